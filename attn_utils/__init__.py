@@ -1,0 +1,39 @@
+"""attn_utils: see what BERT's attention does.
+
+>>> import attn_utils as au
+>>> lm = au.load_model("bert-base-uncased")
+>>> att = au.extract(lm, "The dog chased the cat")
+>>> att.frame(layer=-1, head=0)        # rows = query, columns = key
+"""
+from .extract import Attention, AttentionError, extract
+from .models import (
+    FallbackWarning,
+    LoadedModel,
+    ModelNotAvailableError,
+    bundled_model_dir,
+    hub_reachable,
+    load_model,
+)
+from .plot import plot_grid, plot_heatmap, plot_query_heads, use_japanese_font
+from .scratch import recompute_attention, scaled_dot_product, softmax
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Attention",
+    "AttentionError",
+    "FallbackWarning",
+    "LoadedModel",
+    "ModelNotAvailableError",
+    "bundled_model_dir",
+    "extract",
+    "hub_reachable",
+    "load_model",
+    "plot_grid",
+    "plot_heatmap",
+    "plot_query_heads",
+    "recompute_attention",
+    "scaled_dot_product",
+    "softmax",
+    "use_japanese_font",
+]

@@ -1,0 +1,367 @@
+"""Pull attention out of a model and label it with the tokens it belongs to.
+
+Shape vocabulary: ``[layer, head, query, key]``. Row = query ("who is
+looking"), column = key ("who is looked at"); every row sums to 1.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Attention", "extract", "AttentionError"]
+
+SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]", "<s>", "</s>", "<pad>", "<|endoftext|>")
+
+
+class AttentionError(ValueError):
+    """Bad input to extraction or to an Attention accessor; the message says what is valid."""
+
+
+def _unique_labels(tokens: Sequence[str]) -> list[str]:
+    """Readable, unique labels: a token that occurs more than once gets ``_<position>``."""
+    counts: dict[str, int] = {}
+    for tok in tokens:
+        counts[tok] = counts.get(tok, 0) + 1
+    labels = [f"{tok}_{i}" if counts[tok] > 1 else tok for i, tok in enumerate(tokens)]
+    seen: set[str] = set()
+    for i, lab in enumerate(labels):  # guard against a token that already looks like "x_3"
+        while lab in seen:
+            lab = f"{lab}'"
+        labels[i] = lab
+        seen.add(lab)
+    return labels
+
+
+@dataclass
+class Attention:
+    """The attention of one text: weights plus the tokens they belong to.
+
+    Attributes:
+        tokens: the tokens exactly as the tokenizer gives them, incl. [CLS]/[SEP].
+        weights: float32 array ``[layer, head, query, key]``; each row sums to 1.
+        word_ids: for each token the index of the word it belongs to
+            (``None`` for special tokens), used by :meth:`to_words`.
+        text: the text the tokens came from.
+        caption: which model produced it, for figure titles.
+    """
+
+    tokens: list[str]
+    weights: np.ndarray
+    word_ids: list[int | None] | None = None
+    text: str = ""
+    caption: str = ""
+    labels: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.weights = np.asarray(self.weights, dtype=np.float32)
+        if self.weights.ndim != 4:
+            raise AttentionError(f"weights must be [layer, head, query, key], got shape {self.weights.shape}")
+        n = len(self.tokens)
+        if self.weights.shape[2:] != (n, n):
+            raise AttentionError(f"weights end in {self.weights.shape[2:]}, but there are {n} tokens")
+        self.labels = _unique_labels(self.tokens)
+
+    # --- sizes -----------------------------------------------------------------
+    @property
+    def num_layers(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def num_heads(self) -> int:
+        return int(self.weights.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __repr__(self) -> str:
+        return (
+            f"Attention({len(self.tokens)} tokens, {self.num_layers} layers x {self.num_heads} heads"
+            + (f", {self.caption}" if self.caption else "")
+            + f"): {' '.join(self.tokens)}"
+        )
+
+    # --- validation ------------------------------------------------------------
+    def layer_index(self, layer: int) -> int:
+        """Check a layer index (negative counts from the end) and return it as 0..L-1."""
+        return _check_index(layer, self.num_layers, "layer")
+
+    def head_index(self, head: int) -> int:
+        """Check a head index (negative counts from the end) and return it as 0..H-1."""
+        return _check_index(head, self.num_heads, "head")
+
+    def position(self, token: str | int) -> int:
+        """The position of a token, given as a string, a label (``"the_4"``) or a position.
+
+        Raises:
+            AttentionError: the token is absent or occurs more than once; the
+                message lists every token with its position.
+        """
+        listing = ", ".join(f"{i}:{t}" for i, t in enumerate(self.tokens))
+        if isinstance(token, (int, np.integer)) and not isinstance(token, bool):
+            return _check_index(int(token), len(self.tokens), "token position")
+        if not isinstance(token, str):
+            raise AttentionError(f"A token is a string or a position, got {token!r}. Tokens: {listing}")
+        if token in self.labels:
+            return self.labels.index(token)
+        hits = [i for i, t in enumerate(self.tokens) if t == token]
+        if not hits:  # forgive case: "Chased" for an uncased model
+            hits = [i for i, t in enumerate(self.tokens) if t.lower() == token.lower()]
+        if len(hits) == 1:
+            return hits[0]
+        if not hits:
+            raise AttentionError(f"{token!r} is not one of the tokens. Tokens (position:token): {listing}")
+        options = " or ".join(f"{i} / {self.labels[i]!r}" for i in hits)
+        raise AttentionError(
+            f"{token!r} occurs {len(hits)} times; pass a position or a label: {options}. "
+            f"Tokens (position:token): {listing}"
+        )
+
+    # --- views -----------------------------------------------------------------
+    def frame(self, layer: int = -1, head: int = 0) -> pd.DataFrame:
+        """One head's attention as a table.
+
+        Returns:
+            DataFrame ``[query, key]``: index = query labels, columns = key labels.
+        """
+        w = self.weights[self.layer_index(layer), self.head_index(head)]
+        return pd.DataFrame(
+            w,
+            index=pd.Index(self.labels, name="query"),
+            columns=pd.Index(self.labels, name="key"),
+        )
+
+    def query(self, token: str | int, layer: int = -1) -> pd.DataFrame:
+        """Where one token looks, in every head of one layer.
+
+        Returns:
+            DataFrame ``[head, key]``: index = head (0-based), columns = key labels.
+        """
+        q = self.position(token)
+        w = self.weights[self.layer_index(layer), :, q, :]
+        out = pd.DataFrame(
+            w,
+            index=pd.RangeIndex(self.num_heads, name="head"),
+            columns=pd.Index(self.labels, name="key"),
+        )
+        out.attrs["query"] = self.labels[q]
+        return out
+
+    def pair(self, query: str | int, key: str | int) -> pd.DataFrame:
+        """The weight from ``query`` to ``key`` in every layer and head.
+
+        Returns:
+            DataFrame ``[layer, head]``: index = layer, columns = head (both 0-based).
+        """
+        q, k = self.position(query), self.position(key)
+        out = pd.DataFrame(
+            self.weights[:, :, q, k],
+            index=pd.RangeIndex(self.num_layers, name="layer"),
+            columns=pd.RangeIndex(self.num_heads, name="head"),
+        )
+        out.attrs["pair"] = (self.labels[q], self.labels[k])
+        return out
+
+    def tidy(self) -> pd.DataFrame:
+        """Every weight as one row.
+
+        Returns:
+            long DataFrame with columns layer, head, query_pos, query, key_pos, key, weight.
+        """
+        L, H, n, _ = self.weights.shape
+        layer, head, qpos, kpos = np.meshgrid(
+            np.arange(L), np.arange(H), np.arange(n), np.arange(n), indexing="ij"
+        )
+        labels = np.array(self.labels, dtype=object)
+        return pd.DataFrame(
+            {
+                "layer": layer.ravel(),
+                "head": head.ravel(),
+                "query_pos": qpos.ravel(),
+                "query": labels[qpos.ravel()],
+                "key_pos": kpos.ravel(),
+                "key": labels[kpos.ravel()],
+                "weight": self.weights.ravel(),
+            }
+        )
+
+    def to_words(self) -> "Attention":
+        """Merge subword pieces into words: sum over key pieces, mean over query pieces.
+
+        Rows still sum to 1. Special tokens stay as their own "words".
+        """
+        groups = _word_groups(self.tokens, self.word_ids)
+        n_words = len(groups)
+        merge = np.zeros((len(self.tokens), n_words), dtype=np.float64)  # [token, word]
+        for w, members in enumerate(groups):
+            merge[members, w] = 1.0
+        mean = merge / merge.sum(axis=0, keepdims=True)
+        # keys: sum of pieces (A @ merge); queries: mean of pieces (mean.T @ ...)
+        words = np.einsum("qw,lhqk,kv->lhwv", mean, self.weights.astype(np.float64), merge)
+        tokens = [_join_pieces([self.tokens[i] for i in members]) for members in groups]
+        ids = list(range(n_words))
+        return Attention(tokens, words.astype(np.float32), ids, self.text, self.caption)
+
+
+def _check_index(index: int, size: int, what: str) -> int:
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise AttentionError(f"{what} must be an integer in 0..{size - 1} (or -{size}..-1), got {index!r}")
+    if not -size <= index < size:
+        raise AttentionError(
+            f"{what} {index} is out of range: valid are 0..{size - 1} (or -{size}..-1 from the end)"
+        )
+    return int(index) % size
+
+
+def _is_continuation(token: str) -> bool:
+    return token.startswith("##")
+
+
+def _join_pieces(pieces: list[str]) -> str:
+    if len(pieces) == 1:
+        return pieces[0]
+    return pieces[0] + "".join(p[2:] if p.startswith("##") else p for p in pieces[1:])
+
+
+def _word_groups(tokens: Sequence[str], word_ids: Sequence[int | None] | None) -> list[list[int]]:
+    """Token positions grouped into words, in order."""
+    groups: list[list[int]] = []
+    prev: Any = object()
+    for i, tok in enumerate(tokens):
+        if word_ids is not None:
+            wid = word_ids[i]
+            joins = wid is not None and wid == prev and groups
+            prev = wid
+        else:
+            joins = _is_continuation(tok) and groups and tokens[i - 1] not in SPECIAL_TOKENS
+        if joins:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _check_texts(text: Any) -> tuple[list[str], bool]:
+    if isinstance(text, str):
+        texts, single = [text], True
+    elif isinstance(text, (list, tuple)):
+        texts, single = list(text), False
+        bad = [(i, t) for i, t in enumerate(texts) if not isinstance(t, str)]
+        if bad:
+            i, t = bad[0]
+            raise AttentionError(
+                f"extract() takes a string or a list of strings; item {i} is {type(t).__name__}: {t!r}"
+            )
+        if not texts:
+            raise AttentionError("extract() got an empty list: pass at least one sentence")
+    else:
+        raise AttentionError(
+            f"extract() takes a string or a list of strings, got {type(text).__name__}: {text!r}"
+        )
+    empty = [i for i, t in enumerate(texts) if not t.strip()]
+    if empty:
+        where = "the text" if single else f"item {empty[0]}"
+        raise AttentionError(f"{where} is empty or only white space: there is nothing to attend to")
+    return texts, single
+
+
+def _max_tokens(lm: Any) -> int:
+    cfg = lm.model.config
+    limits = [getattr(cfg, "max_position_embeddings", None), getattr(lm.tokenizer, "model_max_length", None)]
+    limits = [int(x) for x in limits if x and x < 10**6]
+    if getattr(cfg, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
+        limits = [x - 2 for x in limits]  # RoBERTa's positions start after the padding index
+    return min(limits) if limits else 512
+
+
+def run_model(lm: Any, texts: list[str]) -> tuple[Any, Any]:
+    """Tokenize ``texts`` (padded) and run the model with attentions on.
+
+    Returns:
+        ``(encoding, attentions)`` with ``attentions`` a tensor
+        ``[layer, batch, head, query, key]`` on the CPU.
+    """
+    import torch
+
+    max_len = _max_tokens(lm)
+    enc = lm.tokenizer(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
+    if enc["input_ids"].shape[1] >= max_len:
+        full = lm.tokenizer(texts, truncation=False)["input_ids"]
+        for text, ids in zip(texts, full):
+            if len(ids) > max_len:
+                warnings.warn(
+                    f"Text of {len(ids)} tokens is longer than the model's limit of {max_len}; "
+                    f"the last {len(ids) - max_len} tokens were dropped ({text[:40]!r}...).",
+                    stacklevel=3,
+                )
+    device = next(lm.model.parameters()).device
+    inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+    with torch.inference_mode():
+        out = lm.model(**inputs, output_attentions=True)
+    atts = getattr(out, "attentions", None)
+    if not atts:
+        impl = getattr(lm.model.config, "_attn_implementation", "unknown")
+        raise AttentionError(
+            f"The model returned no attention weights (attentions={atts!r}; attention implementation: "
+            f"{impl!r}). With transformers 5.x the default 'sdpa' implementation returns an empty tuple. "
+            "Load the model with attn_implementation='eager' (au.load_model does this for you)."
+        )
+    return enc, torch.stack([a.float().cpu() for a in atts])
+
+
+def extract(
+    lm: Any,
+    text: str | Sequence[str],
+    batch_size: int = 32,
+    progress: bool | None = None,
+) -> "Attention | list[Attention]":
+    """Run the model and return its attention, labelled with tokens.
+
+    Args:
+        lm: a :class:`~attn_utils.models.LoadedModel` (or anything with
+            ``.model`` and ``.tokenizer``).
+        text: one string, or a list of strings.
+        batch_size: texts per forward pass when ``text`` is a list.
+        progress: show a progress bar (default: when there are several batches).
+
+    Returns:
+        One :class:`Attention` for a string; a list of them for a list, each
+        with padding removed (equal to one-at-a-time extraction).
+    """
+    texts, single = _check_texts(text)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise AttentionError(f"batch_size must be a positive integer, got {batch_size!r}")
+    caption = getattr(lm, "caption", "")
+    results: list[Attention] = []
+    starts = range(0, len(texts), batch_size)
+    if progress is None:
+        progress = len(starts) > 1
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="extract", unit="batch")
+    for start in starts:
+        chunk = texts[start : start + batch_size]
+        results.extend(_unpad(lm, chunk, *run_model(lm, chunk), caption))
+    return results[0] if single else results
+
+
+def _unpad(lm: Any, texts: list[str], enc: Any, att: Any, caption: str) -> Iterable[Attention]:
+    """Split a padded batch into one Attention per text, keeping only real tokens."""
+    mask = enc["attention_mask"].bool()
+    for b, text in enumerate(texts):
+        keep = mask[b].nonzero().flatten()
+        ids = enc["input_ids"][b, keep].tolist()
+        tokens = lm.tokenizer.convert_ids_to_tokens(ids)
+        word_ids = None
+        if getattr(enc, "is_fast", False) or hasattr(enc, "word_ids"):
+            try:
+                all_ids = enc.word_ids(b)
+                word_ids = [all_ids[i] for i in keep.tolist()]
+            except (ValueError, AttributeError):
+                word_ids = None
+        w = att[:, b][:, :, keep][:, :, :, keep].numpy()
+        yield Attention(tokens, w, word_ids, text, caption)

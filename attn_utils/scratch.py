@@ -1,0 +1,89 @@
+"""Attention from scratch: the arithmetic of Vaswani et al. (2017), in numpy and torch.
+
+``softmax`` and ``scaled_dot_product`` are what notebook 01 builds by hand;
+``recompute_attention`` redoes a BERT-family model's attention from its
+hidden states and its query/key weights, to prove the two agree.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["softmax", "scaled_dot_product", "recompute_attention", "self_attention_modules"]
+
+
+def softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax along ``axis`` (subtract the row maximum first)."""
+    shifted = scores - scores.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def scaled_dot_product(
+    q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None = None, scale: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """softmax(Q K^T / sqrt(d)) V.
+
+    Args:
+        q: ``[..., query, d]``; k: ``[..., key, d]``; v: ``[..., key, d_v]``.
+        mask: boolean ``[..., query, key]``, True where attending is allowed.
+        scale: divide by sqrt(d) (set False to see what the scaling prevents).
+
+    Returns:
+        ``(output [..., query, d_v], weights [..., query, key])``.
+    """
+    d = q.shape[-1]
+    scores = q @ np.swapaxes(k, -1, -2)
+    if scale:
+        scores = scores / np.sqrt(d)
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    weights = softmax(scores, axis=-1)
+    return weights @ v, weights
+
+
+def self_attention_modules(model: Any) -> list[Any]:
+    """The self-attention module (with ``.query`` / ``.key`` linears) of each layer of a BERT-family model."""
+    base = getattr(model, "base_model", model)
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    if layers is None or not hasattr(layers[0].attention, "self"):
+        raise TypeError(
+            f"recompute_attention knows BERT-style encoders (BERT, RoBERTa, MiniLM); "
+            f"{type(model).__name__} has no encoder.layer[i].attention.self"
+        )
+    return [layer.attention.self for layer in layers]
+
+
+def recompute_attention(lm: Any, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Recompute every layer's attention from hidden states and Q/K weights.
+
+    For layer ``l`` with input ``X`` (``hidden_states[l]``):
+    ``A = softmax((X W_Q + b_Q)(X W_K + b_K)^T / sqrt(d_head))`` per head.
+
+    Returns:
+        ``(recomputed, reported)``, both float32 ``[layer, head, query, key]``:
+        our arithmetic and the model's own ``output_attentions``.
+    """
+    import torch
+
+    enc = lm.tokenizer(text, return_tensors="pt")
+    with torch.inference_mode():
+        out = lm.model(**enc, output_attentions=True, output_hidden_states=True)
+    mods = self_attention_modules(lm.model)
+    heads = lm.model.config.num_attention_heads
+    recomputed = []
+    for layer, mod in enumerate(mods):
+        x = out.hidden_states[layer][0].double()  # (T, hidden)
+        w_q, b_q = mod.query.weight.detach().double(), mod.query.bias.detach().double()
+        w_k, b_k = mod.key.weight.detach().double(), mod.key.bias.detach().double()
+        q = x @ w_q.T + b_q  # (T, hidden)
+        k = x @ w_k.T + b_k
+        T, hidden = q.shape
+        d = hidden // heads
+        q = q.view(T, heads, d).transpose(0, 1)  # (heads, T, d)
+        k = k.view(T, heads, d).transpose(0, 1)
+        scores = q @ k.transpose(1, 2) / d**0.5  # (heads, T, T)
+        recomputed.append(torch.softmax(scores, dim=-1))
+    reported = torch.stack([a[0] for a in out.attentions])
+    return torch.stack(recomputed).float().numpy(), reported.float().numpy()
