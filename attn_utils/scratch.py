@@ -55,11 +55,17 @@ def self_attention_modules(model: Any) -> list[Any]:
     return [layer.attention.self for layer in layers]
 
 
-def recompute_attention(lm: Any, text: str) -> tuple[np.ndarray, np.ndarray]:
+def recompute_attention(lm: Any, text: str, scale: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Recompute every layer's attention from hidden states and Q/K weights.
 
     For layer ``l`` with input ``X`` (``hidden_states[l]``):
     ``A = softmax((X W_Q + b_Q)(X W_K + b_K)^T / sqrt(d_head))`` per head.
+
+    Args:
+        lm: a loaded BERT-family model (BERT, RoBERTa, MiniLM).
+        text: one sentence.
+        scale: divide the scores by sqrt(d_head), as BERT does; False shows
+            what happens without it (the result then no longer matches).
 
     Returns:
         ``(recomputed, reported)``, both float32 ``[layer, head, query, key]``:
@@ -83,7 +89,9 @@ def recompute_attention(lm: Any, text: str) -> tuple[np.ndarray, np.ndarray]:
         d = hidden // heads
         q = q.view(T, heads, d).transpose(0, 1)  # (heads, T, d)
         k = k.view(T, heads, d).transpose(0, 1)
-        scores = q @ k.transpose(1, 2) / d**0.5  # (heads, T, T)
+        scores = q @ k.transpose(1, 2)  # (heads, T, T)
+        if scale:
+            scores = scores / d**0.5
         recomputed.append(torch.softmax(scores, dim=-1))
     reported = torch.stack([a[0] for a in out.attentions])
     return torch.stack(recomputed).float().numpy(), reported.float().numpy()

