@@ -5,6 +5,7 @@
 >>> att = au.extract(lm, "The dog chased the cat")
 >>> att.frame(layer=-1, head=0)        # rows = query, columns = key
 """
+from .analysis import entropy, head_metrics, head_stats, load_corpus, positional_heads, rollout
 from .extract import Attention, AttentionError, extract
 from .models import (
     FallbackWarning,
@@ -26,7 +27,13 @@ __all__ = [
     "LoadedModel",
     "ModelNotAvailableError",
     "bundled_model_dir",
+    "entropy",
     "extract",
+    "head_metrics",
+    "head_stats",
+    "load_corpus",
+    "positional_heads",
+    "rollout",
     "hub_reachable",
     "load_model",
     "plot_grid",

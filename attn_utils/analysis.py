@@ -1,0 +1,225 @@
+"""Numbers about attention: entropy, where weight goes, rollout, statistics per head.
+
+Follows Clark et al. 2019 ("What Does BERT Look At?") for the share of
+attention on [CLS], [SEP], punctuation and neighbouring tokens, and Abnar &
+Zuidema 2020 ("Quantifying Attention Flow in Transformers") for rollout.
+"""
+from __future__ import annotations
+
+import unicodedata
+from importlib import resources
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .extract import Attention, AttentionError, _check_texts, run_model
+
+__all__ = [
+    "entropy",
+    "rollout",
+    "head_metrics",
+    "head_stats",
+    "positional_heads",
+    "is_punctuation",
+    "load_corpus",
+    "METRICS",
+]
+
+#: Columns of :func:`head_metrics` and :func:`head_stats`.
+METRICS = ("entropy", "cls", "sep", "punct", "prev", "next")
+
+
+def _rows_entropy(w: np.ndarray) -> np.ndarray:
+    """Entropy (nats) of each row along the last axis; 0 log 0 counts as 0."""
+    w = np.asarray(w, dtype=np.float64)
+    logs = np.log(np.where(w > 0, w, 1.0))
+    return -(w * logs).sum(-1)
+
+
+def entropy(att: Attention) -> np.ndarray:
+    """Mean row entropy of every head, in nats.
+
+    A row spread evenly over n keys has entropy ln n (broad head); a row on
+    one key has 0 (focused head).
+
+    Returns:
+        array ``[layer, head]``: the mean over query rows.
+    """
+    return _rows_entropy(att.weights).mean(-1)
+
+
+def rollout(att: Attention, residual: float = 0.5, all_layers: bool = False) -> np.ndarray:
+    """Attention rollout (Abnar & Zuidema 2020).
+
+    Per layer: average the heads, mix in the residual connection as
+    ``(1 - residual) * A + residual * I``, renormalise the rows, then multiply
+    the layers through: ``R_l = A'_l @ R_{l-1}``, ``R_0 = A'_0``.
+
+    Args:
+        att: one text's attention.
+        residual: the weight of the identity (0.5 in the paper).
+        all_layers: return the rollout after every layer instead of only the last.
+
+    Returns:
+        ``[query, key]`` (or ``[layer, query, key]`` with ``all_layers``); rows sum to 1.
+    """
+    if not 0.0 <= residual <= 1.0:
+        raise AttentionError(f"residual must be in 0..1, got {residual!r}")
+    n = len(att)
+    eye = np.eye(n)
+    result = eye
+    steps = []
+    for layer in att.weights.astype(np.float64):  # layer: [head, query, key]
+        a = (1.0 - residual) * layer.mean(0) + residual * eye
+        a = a / a.sum(-1, keepdims=True)
+        result = a @ result
+        steps.append(result)
+    return np.stack(steps) if all_layers else result
+
+
+def is_punctuation(token: str) -> bool:
+    """True for tokens made only of punctuation characters (".", ",", "##.", "「", "。")."""
+    core = token[2:] if token.startswith("##") else token
+    core = core.lstrip("Ġ▁")
+    return bool(core) and all(unicodedata.category(c).startswith("P") for c in core)
+
+
+def head_metrics(att: Attention, cls_token: str = "[CLS]", sep_token: str = "[SEP]") -> pd.DataFrame:
+    """Per-head numbers for one text, each a mean over query rows.
+
+    Columns:
+        entropy: mean row entropy (nats).
+        cls / sep / punct: summed weight on [CLS] / [SEP] / punctuation tokens.
+        prev / next: weight on the token just before / after (queries that have one).
+
+    Returns:
+        DataFrame indexed by ``(layer, head)`` with the columns in :data:`METRICS`.
+    """
+    w = att.weights.astype(np.float64)  # [layer, head, query, key]
+    L, H, n, _ = w.shape
+    types = {
+        "cls": np.array([t == cls_token for t in att.tokens]),
+        "sep": np.array([t == sep_token for t in att.tokens]),
+        "punct": np.array([is_punctuation(t) for t in att.tokens]),
+    }
+    cols = {"entropy": _rows_entropy(w).mean(-1)}
+    for name, mask in types.items():
+        cols[name] = w[..., mask].sum(-1).mean(-1)
+    cols["prev"] = np.diagonal(w, offset=-1, axis1=2, axis2=3).mean(-1) if n > 1 else np.zeros((L, H))
+    cols["next"] = np.diagonal(w, offset=1, axis1=2, axis2=3).mean(-1) if n > 1 else np.zeros((L, H))
+    index = pd.MultiIndex.from_product([range(L), range(H)], names=["layer", "head"])
+    return pd.DataFrame({k: v.ravel() for k, v in cols.items()}, index=index)[list(METRICS)]
+
+
+def _batch_metrics(weights: Any, mask: Any, type_masks: dict[str, Any]) -> dict[str, Any]:
+    """Per-text metrics for a padded batch, summed over the texts.
+
+    Args:
+        weights: torch tensor ``[layer, batch, head, query, key]``, zero on padded keys.
+        mask: bool ``[batch, seq]``, True for real tokens (right padding).
+        type_masks: name -> bool ``[batch, seq]`` for the key types.
+
+    Returns:
+        name -> tensor ``[layer, head]``: the sum over texts of each text's mean over its rows.
+    """
+    import torch
+
+    w = weights.double()
+    m = mask.double()  # [B, T]
+    n = m.sum(-1)  # [B]
+    row = m[None, :, None, :]  # [1, B, 1, T] over query rows
+
+    def over_rows(per_row: "torch.Tensor", valid: "torch.Tensor", count: "torch.Tensor") -> "torch.Tensor":
+        safe = torch.where(count > 0, count, torch.ones_like(count))
+        per_text = (per_row * valid).sum(-1) / safe[None, :, None]  # [L, B, H]
+        return per_text.sum(1)  # [L, H]
+
+    out = {"entropy": over_rows(torch.special.entr(w).sum(-1), row, n)}
+    for name, keys in type_masks.items():
+        out[name] = over_rows((w * keys.double()[None, :, None, None, :]).sum(-1), row, n)
+    pair = m[:, 1:] * m[:, :-1]  # both tokens real
+    pairs = pair.sum(-1)
+    prev = torch.diagonal(w, offset=-1, dim1=-2, dim2=-1)  # [L, B, H, T-1]: w[i, i-1]
+    nxt = torch.diagonal(w, offset=1, dim1=-2, dim2=-1)  # w[i, i+1]
+    out["prev"] = over_rows(prev, pair[None, :, None, :], pairs)
+    out["next"] = over_rows(nxt, pair[None, :, None, :], pairs)
+    return out
+
+
+def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bool = True) -> pd.DataFrame:
+    """:func:`head_metrics` averaged over many texts, streamed in batches.
+
+    Texts are sorted by length so batches carry little padding; each batch's
+    attention is reduced to ``[layer, head]`` sums and dropped, so memory does
+    not grow with the number of texts.
+
+    Returns:
+        DataFrame indexed by ``(layer, head)`` with columns entropy, cls, sep,
+        punct, prev, next (each the mean over texts of the per-text value).
+    """
+    texts, _ = _check_texts(list(texts) if not isinstance(texts, str) else texts)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise AttentionError(f"batch_size must be a positive integer, got {batch_size!r}")
+    tok = lm.tokenizer
+    lengths = np.zeros(len(texts), dtype=np.int32)
+    for start in range(0, len(texts), 512):  # in slices: keep only the lengths, not the encodings
+        ids = tok(texts[start : start + 512], truncation=True)["input_ids"]
+        lengths[start : start + len(ids)] = [len(x) for x in ids]
+    order = np.argsort(lengths, kind="stable")
+    punct_ids: dict[int, bool] = {}
+    totals: dict[str, Any] = {}
+    starts = range(0, len(texts), batch_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="head_stats", unit="batch")
+    import torch
+
+    for start in starts:
+        chunk = [texts[i] for i in order[start : start + batch_size]]
+        enc, weights = run_model(lm, chunk)
+        ids = enc["input_ids"]
+        for i in set(ids.flatten().tolist()) - punct_ids.keys():
+            punct_ids[i] = is_punctuation(tok.convert_ids_to_tokens(i))
+        mask = enc["attention_mask"].bool()
+        types = {
+            "cls": (ids == tok.cls_token_id) & mask,
+            "sep": (ids == tok.sep_token_id) & mask,
+            "punct": torch.tensor([[punct_ids[i] for i in row] for row in ids.tolist()]) & mask,
+        }
+        for name, value in _batch_metrics(weights, mask, types).items():
+            totals[name] = totals.get(name, 0) + value
+        del weights
+    L, H = totals["entropy"].shape
+    index = pd.MultiIndex.from_product([range(L), range(H)], names=["layer", "head"])
+    frame = pd.DataFrame({k: (v / len(texts)).numpy().ravel() for k, v in totals.items()}, index=index)
+    frame.attrs["texts"] = len(texts)
+    return frame[list(METRICS)]
+
+
+def positional_heads(stats: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
+    """Heads that put more than ``threshold`` of their weight on the previous or the next token.
+
+    Args:
+        stats: the output of :func:`head_stats` or :func:`head_metrics`.
+
+    Returns:
+        the matching rows, with a column ``looks_at`` ("previous" / "next").
+    """
+    rows = stats[(stats["prev"] > threshold) | (stats["next"] > threshold)].copy()
+    rows["looks_at"] = np.where(rows["prev"] >= rows["next"], "previous", "next")
+    return rows[["prev", "next", "looks_at"]]
+
+
+def load_corpus(name: str = "en") -> list[str]:
+    """Sentences shipped with the package (``"en"``: 200+ English sentences, CC0).
+
+    Returns:
+        the sentences, in file order.
+    """
+    files = {"en": "corpus_en.txt"}
+    if name not in files:
+        raise ValueError(f"Unknown corpus {name!r}; available: {', '.join(files)}")
+    text = resources.files("attn_utils").joinpath("data", files[name]).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
