@@ -7,6 +7,7 @@
 """
 from .analysis import entropy, head_metrics, head_stats, load_corpus, positional_heads, rollout
 from .extract import Attention, AttentionError, extract
+from .html import lines_html, save_html, show_lines
 from .models import (
     FallbackWarning,
     LoadedModel,
@@ -15,7 +16,7 @@ from .models import (
     hub_reachable,
     load_model,
 )
-from .plot import plot_grid, plot_heatmap, plot_query_heads, use_japanese_font
+from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
 
 __version__ = "0.1.0"
@@ -34,10 +35,15 @@ __all__ = [
     "load_corpus",
     "positional_heads",
     "rollout",
+    "save_html",
+    "show_lines",
     "hub_reachable",
+    "lines_html",
     "load_model",
     "plot_grid",
+    "plot_heads",
     "plot_heatmap",
+    "plot_lines",
     "plot_query_heads",
     "recompute_attention",
     "scaled_dot_product",

@@ -13,9 +13,15 @@ import pandas as pd
 
 from .extract import Attention
 
-__all__ = ["plot_heatmap", "plot_query_heads", "plot_grid", "use_japanese_font"]
+__all__ = ["plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "use_japanese_font"]
 
 CMAP = "Blues"
+#: One colour per head (as in BertViz), dark enough to read as thin lines on white.
+PALETTE = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a",
+    "#637939", "#8c6d31", "#843c39", "#7b4173",
+]
 
 
 def _axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
@@ -102,6 +108,76 @@ def plot_grid(values: pd.DataFrame | np.ndarray, *, title: str = "", ax: Any = N
         i, j = np.unravel_index(np.nanargmax(arr), arr.shape)
         ax.add_patch(patches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="crimson", lw=2))
     ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _draw_lines(ax: Any, att: Attention, layer: int, head: int, query: int | None, color: str,
+                fontsize: float) -> None:
+    """Two columns of tokens (query left, key right) joined by lines with opacity = weight."""
+    n = len(att)
+    y = np.arange(n)[::-1].astype(float)  # first token at the top
+    w = att.weights[layer, head]
+    for i, label in enumerate(att.labels):
+        for x, ha in ((0.0, "right"), (1.0, "left")):
+            is_q = x == 0.0 and query == i
+            ax.text(x + (-0.04 if x == 0 else 0.04), y[i], label, ha=ha, va="center", fontsize=fontsize,
+                    color="crimson" if is_q else ("0.6" if (query is not None and x == 0) else "black"),
+                    fontweight="bold" if is_q else "normal")
+    for q in range(n):
+        for k in range(n):
+            mine = query is None or q == query
+            alpha = float(w[q, k]) if mine else float(w[q, k]) * 0.12
+            (line,) = ax.plot([0, 1], [y[q], y[k]], color=color if mine else "0.5", alpha=alpha,
+                              lw=2.2 if mine else 1.0, solid_capstyle="round")
+            line.set_gid("query" if (query is not None and q == query) else "other")
+    ax.set_xlim(-0.6, 1.6)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.axis("off")
+
+
+def plot_lines(att: Attention, layer: int = -1, head: int = 0, query: str | int | None = None, *,
+               ax: Any = None, figsize: tuple[float, float] | None = None, color: str = "tab:blue") -> Any:
+    """A line view (as in BertViz) of one head: query tokens on the left, keys on the right.
+
+    Each line's opacity is its weight; with ``query`` given, that token's row is
+    drawn strongly and the rest faintly.
+    """
+    layer, head = att.layer_index(layer), att.head_index(head)
+    q = None if query is None else att.position(query)
+    figsize = figsize or (4.8, 0.32 * len(att) + 1.2)
+    fig, ax = _axes(ax, figsize)
+    _draw_lines(ax, att, layer, head, q, color, fontsize=10)
+    who = f", query {att.labels[q]!r}" if q is not None else ""
+    ax.set_title(f"layer {layer}, head {head}{who}" + (f"\n{att.caption}" if att.caption else ""), fontsize=10)
+    return fig
+
+
+def plot_heads(att: Attention, layer: int = -1, kind: str = "lines", query: str | int | None = None, *,
+               figsize: tuple[float, float] | None = None, ncols: int = 6) -> Any:
+    """Every head of one layer as a grid of small line views (``kind="lines"``) or heatmaps."""
+    import matplotlib.pyplot as plt
+
+    if kind not in ("lines", "heatmap"):
+        raise ValueError(f"kind must be 'lines' or 'heatmap', got {kind!r}")
+    layer = att.layer_index(layer)
+    q = None if query is None else att.position(query)
+    nrows = -(-att.num_heads // ncols)
+    per = 0.22 * len(att) + 0.8
+    figsize = figsize or (ncols * (3.0 if kind == "lines" else 2.2), nrows * per + 0.6)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, layout="constrained", squeeze=False)
+    colors = PALETTE
+    for h, ax in enumerate(axes.flat):
+        if h >= att.num_heads:
+            ax.axis("off")
+            continue
+        if kind == "lines":
+            _draw_lines(ax, att, layer, h, q, colors[h % len(colors)], fontsize=7)
+        else:
+            ax.imshow(att.weights[layer, h], cmap=CMAP, vmin=0, vmax=1)
+            ax.set_xticks(range(len(att)), att.labels, rotation=90, fontsize=6)
+            ax.set_yticks(range(len(att)), att.labels, fontsize=6)
+        ax.set_title(f"head {h}", fontsize=9)
+    fig.suptitle(f"layer {layer}, all heads" + (f" \u2014 {att.caption}" if att.caption else ""), fontsize=10)
     return fig
 
 
