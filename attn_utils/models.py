@@ -216,9 +216,16 @@ def _english_fallback(name: str, reason: str) -> LoadedModel:
     return lm
 
 
+def _japanese_fallback(name: str, reason: str) -> LoadedModel:
+    from .japanese import load_standin
+
+    return load_standin(name, reason)
+
+
 #: name -> loader(name, reason) used when the Hub is out of reach.
 OFFLINE_FALLBACKS: dict[str, Callable[[str, str], LoadedModel]] = {
-    n: _english_fallback for n in ENGLISH_NAMES
+    **{n: _english_fallback for n in ENGLISH_NAMES},
+    **{n: _japanese_fallback for n in ("tohoku-nlp/bert-base-japanese-v3", "cl-tohoku/bert-base-japanese-v3")},
 }
 
 
@@ -260,6 +267,10 @@ def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None) 
         )
     if name in BUNDLED_NAMES:
         return _load_bundled(name, note="")
+    if "japanese" in name.lower():
+        from .japanese import require_japanese
+
+        require_japanese()  # a clear pip command instead of a deep ImportError
 
     started = time.monotonic()
     if offline is None:
