@@ -16,7 +16,7 @@ from .models import (
     hub_reachable,
     load_model,
 )
-from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, use_japanese_font
+from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
 
 __version__ = "0.1.0"
@@ -48,5 +48,6 @@ __all__ = [
     "recompute_attention",
     "scaled_dot_product",
     "softmax",
+    "style_table",
     "use_japanese_font",
 ]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .extract import Attention
 
-__all__ = ["plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "use_japanese_font"]
+__all__ = ["plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "style_table", "use_japanese_font"]
 
 CMAP = "Blues"
 #: One colour per head (as in BertViz), dark enough to read as thin lines on white.
@@ -120,9 +120,9 @@ def _draw_lines(ax: Any, att: Attention, layer: int, head: int, query: int | Non
     for i, label in enumerate(att.labels):
         for x, ha in ((0.0, "right"), (1.0, "left")):
             is_q = x == 0.0 and query == i
-            ax.text(x + (-0.04 if x == 0 else 0.04), y[i], label, ha=ha, va="center", fontsize=fontsize,
-                    color="crimson" if is_q else ("0.6" if (query is not None and x == 0) else "black"),
-                    fontweight="bold" if is_q else "normal")
+            ax.text(x + (-0.04 if x == 0 else 0.04), y[i], label, ha=ha, va="center",
+                    fontsize=fontsize + 1 if is_q else fontsize,
+                    color="crimson" if is_q else ("0.6" if (query is not None and x == 0) else "black"))
     for q in range(n):
         for k in range(n):
             mine = query is None or q == query
@@ -179,6 +179,16 @@ def plot_heads(att: Attention, layer: int = -1, kind: str = "lines", query: str 
         ax.set_title(f"head {h}", fontsize=9)
     fig.suptitle(f"layer {layer}, all heads" + (f" \u2014 {att.caption}" if att.caption else ""), fontsize=10)
     return fig
+
+
+def style_table(frame: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
+    """A DataFrame of weights coloured like the heatmaps, with a caption (e.g. ``att.caption``).
+
+    Returns:
+        a pandas Styler (displays as an HTML table in notebooks).
+    """
+    styler = frame.style.background_gradient(cmap=CMAP, axis=None, vmin=0.0).format(f"{{:.{digits}f}}")
+    return styler.set_caption(caption) if caption else styler
 
 
 def use_japanese_font() -> str:
