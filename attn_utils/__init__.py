@@ -5,7 +5,16 @@
 >>> att = au.extract(lm, "The dog chased the cat")
 >>> att.frame(layer=-1, head=0)        # rows = query, columns = key
 """
-from .analysis import entropy, head_metrics, head_stats, load_corpus, positional_heads, rollout
+from .analysis import (
+    entropy,
+    head_metrics,
+    head_stats,
+    load_corpus,
+    norm_attention,
+    positional_heads,
+    rollout,
+    token_ablation,
+)
 from .extract import Attention, AttentionError, extract
 from .html import lines_html, save_html, show_lines
 from .models import (
@@ -16,6 +25,7 @@ from .models import (
     hub_reachable,
     load_model,
 )
+from .probing import load_probe_set, probe_baseline, probe_heads
 from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
 
@@ -34,12 +44,16 @@ __all__ = [
     "head_stats",
     "load_corpus",
     "positional_heads",
+    "probe_baseline",
+    "probe_heads",
     "rollout",
     "save_html",
     "show_lines",
     "hub_reachable",
     "lines_html",
     "load_model",
+    "load_probe_set",
+    "norm_attention",
     "plot_grid",
     "plot_heads",
     "plot_heatmap",
@@ -49,5 +63,6 @@ __all__ = [
     "scaled_dot_product",
     "softmax",
     "style_table",
+    "token_ablation",
     "use_japanese_font",
 ]

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .extract import Attention, AttentionError, _check_texts, run_model
+from .extract import Attention, AttentionError, _check_texts, extract, run_model
 
 __all__ = [
     "entropy",
@@ -23,6 +23,8 @@ __all__ = [
     "positional_heads",
     "is_punctuation",
     "load_corpus",
+    "norm_attention",
+    "token_ablation",
     "METRICS",
 ]
 
@@ -223,3 +225,98 @@ def load_corpus(name: str = "en") -> list[str]:
         raise ValueError(f"Unknown corpus {name!r}; available: {', '.join(files)}")
     text = resources.files("attn_utils").joinpath("data", files[name]).read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _bert_layers(model: Any) -> list[Any]:
+    from .scratch import self_attention_modules
+
+    self_attention_modules(model)  # raises a clear TypeError for non-BERT encoders
+    base = getattr(model, "base_model", model)
+    return list(base.encoder.layer)
+
+
+def norm_attention(lm: Any, text: str, per_head: bool = True) -> np.ndarray:
+    """Norm-based attention ||alpha f(x)|| (Kobayashi et al. 2020, "Attention is Not Only a Weight").
+
+    For head ``h`` of a layer with input ``x``:
+    ``f^h(x_j) = (x_j W_V^h + b_V^h) W_O^h``, with ``W_O^h`` the head's slice of
+    the attention output dense layer (its bias, the residual and LayerNorm excluded).
+
+    Args:
+        lm: a loaded BERT-family model.
+        text: one sentence.
+        per_head: ``||alpha^h_ij f^h(x_j)||`` per head (True) or, per layer,
+            the norm of the sum over heads ``||sum_h alpha^h_ij f^h(x_j)||`` (False).
+
+    Returns:
+        float32 ``[layer, head, query, key]`` (or ``[layer, query, key]``).
+    """
+    import torch
+
+    layers = _bert_layers(lm.model)
+    enc = lm.tokenizer(text, return_tensors="pt")
+    with torch.inference_mode():
+        out = lm.model(**enc, output_attentions=True, output_hidden_states=True)
+        heads = lm.model.config.num_attention_heads
+        result = []
+        for l, layer in enumerate(layers):
+            f = _value_vectors(layer, out.hidden_states[l][0], heads)  # [head, key, hidden]
+            alpha = out.attentions[l][0].double()  # [head, query, key]
+            if per_head:
+                result.append(alpha * f.norm(dim=-1)[:, None, :])  # ||a f|| = a ||f|| since a >= 0
+            else:
+                result.append(torch.einsum("hqk,hkd->qkd", alpha, f).norm(dim=-1))
+    return torch.stack(result).float().numpy()
+
+
+def _value_vectors(layer: Any, x: Any, heads: int) -> Any:
+    """f^h(x_j) for every head and token: ``[head, token, hidden]`` (float64)."""
+    sa, dense = layer.attention.self, layer.attention.output.dense
+    x = x.double()
+    T, hidden = x.shape
+    d = hidden // heads
+    v = (x @ sa.value.weight.double().T + sa.value.bias.double()).view(T, heads, d).transpose(0, 1)  # [head, T, d]
+    w_o = dense.weight.double().view(hidden, heads, d).permute(1, 2, 0)  # [head, d, hidden]: W_O^h
+    return v @ w_o
+
+
+def token_ablation(lm: Any, text: str, query: str | int) -> pd.DataFrame:
+    """Mask each other token in turn and measure how much ``query``'s final representation moves.
+
+    A token is masked by setting its attention-mask entry to 0, so no token can
+    attend to it in any layer. The change is ``||h' - h|| / ||h||`` for the query's
+    last-layer hidden state ``h``.
+
+    Returns:
+        DataFrame indexed by key label (special tokens and the query itself left out)
+        with columns ``change``, ``attention`` (query->key weight, mean over layers and
+        heads), ``last_layer`` (mean over the last layer's heads) and ``rollout``.
+    """
+    import torch
+
+    att = extract(lm, text)
+    q = att.position(query)
+    enc = lm.tokenizer(text, return_tensors="pt")
+    with torch.inference_mode():
+        base = lm.model(**enc).last_hidden_state[0, q]
+        rows = {}
+        for k, token in enumerate(att.tokens):
+            if k == q or token in lm.tokenizer.all_special_tokens:
+                continue
+            mask = enc["attention_mask"].clone()
+            mask[0, k] = 0
+            moved = lm.model(**{**enc, "attention_mask": mask}).last_hidden_state[0, q]
+            rows[att.labels[k]] = float((moved - base).norm() / base.norm())
+    roll = rollout(att)[q]
+    keys = list(rows)
+    idx = [att.labels.index(k) for k in keys]
+    return pd.DataFrame(
+        {
+            "change": [rows[k] for k in keys],
+            "attention": att.weights[:, :, q][..., idx].mean(axis=(0, 1)),
+            "last_layer": att.weights[-1, :, q][..., idx].mean(axis=0),
+            "rollout": roll[idx],
+        },
+        index=pd.Index(keys, name="key"),
+    )
+
