@@ -15,6 +15,7 @@ from .analysis import (
     rollout,
     token_ablation,
 )
+from .doctor import doctor
 from .extract import Attention, AttentionError, extract
 from .html import lines_html, save_html, show_lines
 from .models import (
@@ -38,6 +39,7 @@ __all__ = [
     "LoadedModel",
     "ModelNotAvailableError",
     "bundled_model_dir",
+    "doctor",
     "entropy",
     "extract",
     "head_metrics",

@@ -1,0 +1,127 @@
+"""The bad-input matrix (README, "Bad input"), determinism, devices and other architectures.
+
+Every row of the matrix has a test here or in test_extract/test_models; each
+failure is a short error that names the valid choices, never a deep traceback.
+"""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import attn_utils as au
+from conftest import SEED_TEXT, tiny
+
+
+def test_two_extractions_are_bit_identical(minilm):
+    a, b = au.extract(minilm, SEED_TEXT), au.extract(minilm, SEED_TEXT)
+    assert a.weights.tobytes() == b.weights.tobytes()
+
+
+def test_text_over_the_limit_warns_with_the_dropped_count(minilm):
+    long_text = "word " * 600
+    with pytest.warns(UserWarning, match=r"602 tokens.*limit of 512.*last 90 tokens were dropped"):
+        att = au.extract(minilm, long_text)
+    assert len(att) == 512 and att.tokens[-1] == "[SEP]"
+
+
+@pytest.mark.parametrize("bad,match", [
+    ("", "empty"),
+    ("  \n\t ", "empty"),
+    (None, "string"),
+    (3.14, "string"),
+    (["fine", None], "item 1"),
+    ([], "empty list"),
+])
+def test_bad_texts(minilm, bad, match):
+    with pytest.raises(au.AttentionError, match=match):
+        au.extract(minilm, bad)
+
+
+def test_bad_batch_size(minilm):
+    with pytest.raises(au.AttentionError, match="positive integer"):
+        au.extract(minilm, [SEED_TEXT], batch_size=0)
+
+
+def test_negative_indices_work_like_python(minilm):
+    att = au.extract(minilm, SEED_TEXT)
+    np.testing.assert_array_equal(att.frame(-1, -1).to_numpy(), att.weights[5, 11])
+    np.testing.assert_array_equal(att.query(-2, layer=-6).to_numpy(), att.weights[0, :, 5])
+
+
+def test_error_is_short(minilm):
+    """The learner sees one sentence, raised from our code, not a traceback from inside torch."""
+    att = au.extract(minilm, SEED_TEXT)
+    with pytest.raises(au.AttentionError) as err:
+        att.query("mouse")
+    assert err.traceback[-1].path.name == "extract.py"
+    assert len(str(err.value).splitlines()) == 1
+
+
+def test_gpt2_is_causal(tokenizer):
+    from transformers import GPT2Config, GPT2Model
+
+    torch.manual_seed(0)
+    cfg = GPT2Config(vocab_size=tokenizer.vocab_size, n_embd=32, n_layer=2, n_head=4, n_positions=64,
+                     attn_implementation="eager")
+    lm = au.LoadedModel(GPT2Model(cfg).eval(), tokenizer, "tiny-gpt2", "stand-in", "config")
+    att = au.extract(lm, SEED_TEXT)
+    assert att.weights.shape == (2, 4, 7, 7)
+    upper = np.triu(np.ones((7, 7), dtype=bool), k=1)
+    assert np.all(att.weights[:, :, upper] == 0)  # no token looks ahead
+    np.testing.assert_allclose(att.weights.sum(-1), 1.0, atol=1e-5)
+    batched = au.extract(lm, [SEED_TEXT, "A longer sentence than the first one, by far."], batch_size=2)
+    np.testing.assert_allclose(batched[0].weights, att.weights, atol=1e-5)
+
+
+class _DeviceCheck(torch.nn.Module):
+    """Wraps a model and records the device of every input it is called with."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.config, self.seen = inner, inner.config, []
+
+    def forward(self, **inputs):
+        self.seen += [v.device for v in inputs.values() if isinstance(v, torch.Tensor)]
+        return self.inner(**inputs)
+
+
+def test_inputs_follow_the_models_device(tokenizer):
+    lm = tiny("bert", tokenizer)
+    wrapped = au.LoadedModel(_DeviceCheck(lm.model), tokenizer, "tiny", "stand-in", "config")
+    au.extract(wrapped, SEED_TEXT)
+    param_device = next(lm.model.parameters()).device
+    assert wrapped.model.seen and all(d == param_device for d in wrapped.model.seen)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_model_on_gpu_gives_cpu_numpy(tokenizer):  # pragma: no cover - needs a GPU
+    lm = tiny("bert", tokenizer)
+    lm.model.to("cuda")
+    att = au.extract(lm, SEED_TEXT)
+    assert isinstance(att.weights, np.ndarray)
+
+
+def test_half_precision_model_gives_float32(tokenizer):
+    lm = tiny("bert", tokenizer)
+    lm.model.to(torch.bfloat16)
+    att = au.extract(lm, SEED_TEXT)
+    assert att.weights.dtype == np.float32
+    np.testing.assert_allclose(att.weights.sum(-1), 1.0, atol=2e-2)
+
+
+def test_doctor_reports_every_check():
+    table = au.doctor(probe_hub=False)
+    for check in ["python", "torch", "transformers", "attention implementation", "Hugging Face Hub",
+                  "bundled English model", "Japanese tokenizer", "Japanese font"]:
+        assert check in table.index
+    assert table.loc["bundled English model", "status"] == "available"
+    assert "sdpa" in table.loc["attention implementation", "detail"] or "eager" in table.loc["attention implementation", "detail"]
+
+
+def test_fallback_warning_is_not_an_error_under_default_filters(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        au.load_model("bert-base-uncased")
+    assert any(issubclass(w.category, au.FallbackWarning) for w in caught)
