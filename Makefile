@@ -39,8 +39,10 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q $(NOTEBOOKS) $(NBVAL)
 
+## make bench: ratios measured side by side (see benchmarks/run.py); writes build/bench.json
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+	MPLBACKEND=Agg $(BIN)/python benchmarks/run.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

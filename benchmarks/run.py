@@ -1,0 +1,163 @@
+"""Benchmarks for attn_utils: ratios measured side by side in one run.
+
+Each comparison interleaves the two contenders (A, B, A, B, ...) and takes the
+median of the repeats, so a slow moment on a noisy machine hits both. Prints a
+table and writes build/bench.json. Targets are printed next to the numbers;
+nothing here fails a build (tests never assert wall-clock times).
+
+Usage: python benchmarks/run.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the models below load from disk; the fallback row unsets it
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import attn_utils as au  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = "The dog chased the cat"
+
+
+def interleaved(a, b, repeats: int) -> tuple[float, float]:
+    """Median seconds of ``a()`` and ``b()``, run alternately ``repeats`` times each."""
+    ta, tb = [], []
+    for i in range(repeats):
+        for fn, out in ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta)):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return statistics.median(ta), statistics.median(tb)
+
+
+def raw_forward(lm, text):
+    enc = lm.tokenizer(text, return_tensors="pt")
+    with torch.inference_mode():
+        return lm.model(**enc, output_attentions=True).attentions
+
+
+def naive_stats(lm, texts):
+    """One sentence at a time, as the seed code does: extract, then the per-text metrics."""
+    total = None
+    for text in texts:
+        m = au.head_metrics(au.extract(lm, text))
+        total = m if total is None else total + m
+    return total / len(texts)
+
+
+def raw_batches(lm, texts, batch_size=32):
+    """The forward passes head_stats makes (same length-sorted batches), and nothing else."""
+    lengths = [len(x) for x in lm.tokenizer(texts)["input_ids"]]
+    order = np.argsort(lengths, kind="stable")
+    for start in range(0, len(texts), batch_size):
+        chunk = [texts[i] for i in order[start : start + batch_size]]
+        enc = lm.tokenizer(chunk, padding=True, return_tensors="pt")
+        with torch.inference_mode():
+            lm.model(**enc, output_attentions=True)
+
+
+PEAK = """
+import resource, sys
+import attn_utils as au
+lm = au.load_model("all-MiniLM-L6-v2")
+corpus = au.load_corpus()
+n = int(sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+au.head_stats(lm, (corpus * (n // len(corpus) + 1))[:n], progress=False)
+print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+FALLBACK = """
+import warnings, attn_utils as au
+warnings.simplefilter("ignore")
+lm = au.load_model("bert-base-uncased")
+print(lm.extra["decided_in_s"])
+"""
+
+
+def subprocess_out(code: str, *args: str, env: dict | None = None) -> str:
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True,
+                          env=env or os.environ.copy()).stdout.split("\n")[-2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and sentences (a smoke run)")
+    args = parser.parse_args()
+    repeats, n_texts = (5, 300) if args.quick else (31, 2000)
+    rows = []
+
+    def row(name, value, unit, target, ok, note=""):
+        rows.append({"benchmark": name, "value": value, "unit": unit, "target": target, "meets": bool(ok), "note": note})
+        print(f"  {name:<58} {value:>9.3f} {unit:<4} target {target:<8} {'ok' if ok else 'MISSED'}  {note}")
+
+    lm = au.load_model("all-MiniLM-L6-v2")
+    print(f"attn_utils benchmarks on {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, model {lm.caption}\n")
+
+    for _ in range(3):  # warm up
+        au.extract(lm, SEED), raw_forward(lm, SEED)
+    t_ex, t_raw = interleaved(lambda: au.extract(lm, SEED), lambda: raw_forward(lm, SEED), repeats * 3)
+    row("extract(1 sentence) / raw forward(output_attentions)", t_ex / t_raw, "x", "<= 1.10", t_ex / t_raw <= 1.10,
+        f"{t_ex * 1e3:.2f} ms vs {t_raw * 1e3:.2f} ms")
+
+    corpus = au.load_corpus()
+    texts = (corpus * (n_texts // len(corpus) + 1))[:n_texts]
+    r = 3 if not args.quick else 1
+    t_naive, t_stats = interleaved(lambda: naive_stats(lm, texts), lambda: au.head_stats(lm, texts, progress=False), r)
+    row(f"naive loop / head_stats ({n_texts} sentences)", t_naive / t_stats, "x", ">= 4", t_naive / t_stats >= 4,
+        f"{t_naive:.2f} s vs {t_stats:.2f} s")
+    t_stats2, t_fwd = interleaved(lambda: au.head_stats(lm, texts, progress=False), lambda: raw_batches(lm, texts), r + 2)
+    row(f"head_stats / raw batched forwards ({n_texts} sentences)", t_stats2 / t_fwd, "x", "<= 1.25",
+        t_stats2 / t_fwd <= 1.25, f"{t_stats2:.2f} s vs {t_fwd:.2f} s")
+
+    small = [int(x) for x in subprocess_out(PEAK, "500").split()]
+    large = [int(x) for x in subprocess_out(PEAK, str(4 * 500)).split()]
+    growth = large[1] / small[1]
+    row("peak memory head_stats 2000 / 500 sentences", growth, "x", "<= 1.10", growth <= 1.10,
+        f"{small[1] / 1024:.0f} MB vs {large[1] / 1024:.0f} MB (process peak)")
+
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    decided = float(subprocess_out(FALLBACK, env=env))
+    row("offline fallback decision, no HF_HUB_OFFLINE (this network)", decided, "s", "< 3", decided < 3,
+        "Hub probe on this machine's network")
+
+    att = au.extract(lm, SEED)
+    ours = len(au.lines_html(att).encode())
+    try:
+        from bertviz import head_view
+
+        theirs = len(head_view([torch.from_numpy(a)[None] for a in att.weights], att.tokens,
+                               html_action="return").data.encode())
+        row("interactive HTML size: ours / BertViz head_view", ours / theirs, "x", "<= 0.5", ours / theirs <= 0.5,
+            f"{ours / 1024:.1f} KB vs {theirs / 1024:.1f} KB, seed sentence, 6 layers")
+    except ImportError:
+        row("interactive HTML size (BertViz not installed)", ours / 1024, "KB", "n/a", True, "pip install bertviz to compare")
+
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--stdout",
+                        str(nb)], check=True, capture_output=True, env={**os.environ, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"})
+        wall = time.perf_counter() - t0
+        row(f"notebook {nb.stem} (offline, fresh kernel)", wall, "s", "< 30", wall < 30)
+
+    out = ROOT / "build" / "bench.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"machine": platform.platform(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+                               "quick": args.quick, "rows": rows}, indent=1))
+    print(f"\nwritten: {out}")
+
+
+if __name__ == "__main__":
+    main()
