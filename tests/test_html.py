@@ -96,3 +96,16 @@ def test_static_line_views(att):
     assert len([a for a in grid.axes if a.get_title()]) == att.num_heads
     grid_hm = au.plot_heads(att, layer=0, kind="heatmap")
     assert len([a for a in grid_hm.axes if a.get_title()]) == att.num_heads
+
+
+def test_page_with_128_tokens_renders(minilm, browser, tmp_path):
+    long_text = " ".join(["the quick brown fox jumps over the lazy dog ."] * 13)
+    big = au.extract(minilm, long_text)
+    path = au.save_html(big, tmp_path / "long.html")
+    browser.open(path.as_uri())
+    assert browser.js("document.querySelectorAll('svg.au-svg text').length") == 2 * len(big)
+    assert browser.js("+document.querySelector('svg.au-svg').dataset.lines") > 0
+    # one query row stays a handful of lines, however long the sentence
+    browser.js("document.querySelector('.au-cell[data-l=\"0\"][data-h=\"0\"]').click()")
+    browser.js("document.querySelector('text[data-side=\"0\"][data-i=\"5\"]').dispatchEvent(new MouseEvent('click'))")
+    assert 0 < browser.js("+document.querySelector('svg.au-svg').dataset.lines") <= len(big)
