@@ -13,6 +13,7 @@ from .analysis import (
     norm_attention,
     positional_heads,
     rollout,
+    strongest_head,
     token_ablation,
 )
 from .doctor import doctor
@@ -64,6 +65,7 @@ __all__ = [
     "recompute_attention",
     "scaled_dot_product",
     "softmax",
+    "strongest_head",
     "style_table",
     "token_ablation",
     "use_japanese_font",

@@ -24,6 +24,7 @@ __all__ = [
     "is_punctuation",
     "load_corpus",
     "norm_attention",
+    "strongest_head",
     "token_ablation",
     "METRICS",
 ]
@@ -320,3 +321,14 @@ def token_ablation(lm: Any, text: str, query: str | int) -> pd.DataFrame:
         index=pd.Index(keys, name="key"),
     )
 
+
+
+def strongest_head(table: pd.DataFrame) -> tuple[int, int, float]:
+    """The largest cell of a ``[layer, head]`` table (such as ``att.pair(q, k)``).
+
+    Returns:
+        ``(layer, head, value)``.
+    """
+    arr = table.to_numpy(dtype=float)
+    i, j = np.unravel_index(np.nanargmax(arr), arr.shape)
+    return int(table.index[i]), int(table.columns[j]), float(arr[i, j])

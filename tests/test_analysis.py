@@ -135,3 +135,9 @@ def test_head_stats_memory_is_flat_in_the_number_of_texts():
 
     small, large = peak_kb(500), peak_kb(2000)
     assert large <= 1.10 * small, (small, large)
+
+
+def test_strongest_head():
+    table = pd.DataFrame([[0.1, 0.2], [0.9, 0.3]], index=pd.RangeIndex(2, name="layer"),
+                         columns=pd.RangeIndex(2, name="head"))
+    assert au.strongest_head(table) == (1, 0, pytest.approx(0.9))
