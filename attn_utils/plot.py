@@ -53,13 +53,13 @@ def _matrix(ax: Any, values: np.ndarray, rows: list[str], cols: list[str], annot
 
 def plot_heatmap(att: Attention, layer: int = -1, head: int = 0, *, ax: Any = None,
                  figsize: tuple[float, float] = (6.0, 5.0), annotate: bool | None = None,
-                 title: str | None = None) -> Any:
+                 title: str | None = None, colorbar_label: str = "attention weight") -> Any:
     """One head's attention as a heatmap: rows = query, columns = key."""
     layer, head = att.layer_index(layer), att.head_index(head)
     frame = att.frame(layer, head)
     fig, ax = _axes(ax, figsize)
     annotate = len(att) <= 12 if annotate is None else annotate
-    _matrix(ax, frame.to_numpy(), list(frame.index), list(frame.columns), annotate, 1.0, "attention weight")
+    _matrix(ax, frame.to_numpy(), list(frame.index), list(frame.columns), annotate, 1.0, colorbar_label)
     ax.set_xlabel("key (who is looked at)")
     ax.set_ylabel("query (who is looking)")
     ax.set_title(title or f"layer {layer}, head {head}" + (f"\n{att.caption}" if att.caption else ""),
