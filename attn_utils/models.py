@@ -133,7 +133,8 @@ def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> tuple[bool, str]:
 
     def probe() -> None:
         try:
-            urllib.request.urlopen(endpoint + "/api/models/bert-base-uncased", timeout=timeout)
+            # the socket may wait longer than we do: the join below decides, never a race of two timeouts
+            urllib.request.urlopen(endpoint + "/api/models/bert-base-uncased", timeout=timeout + 1.0)
             result["ok"] = True
         except urllib.error.HTTPError:
             result["ok"] = True  # any HTTP answer means the Hub is there
