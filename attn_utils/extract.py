@@ -356,12 +356,10 @@ def _unpad(lm: Any, texts: list[str], enc: Any, att: Any, caption: str) -> Itera
         keep = mask[b].nonzero().flatten()
         ids = enc["input_ids"][b, keep].tolist()
         tokens = lm.tokenizer.convert_ids_to_tokens(ids)
-        word_ids = None
-        if getattr(enc, "is_fast", False) or hasattr(enc, "word_ids"):
-            try:
-                all_ids = enc.word_ids(b)
-                word_ids = [all_ids[i] for i in keep.tolist()]
-            except (ValueError, AttributeError):
-                word_ids = None
+        try:  # fast tokenizers know each token's word; slow ones (MeCab) fall back to "##" pieces
+            all_ids = enc.word_ids(b)
+            word_ids = [all_ids[i] for i in keep.tolist()]
+        except (ValueError, AttributeError):
+            word_ids = None
         w = att[:, b][:, :, keep][:, :, :, keep].numpy()
         yield Attention(tokens, w, word_ids, text, caption)

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .japanese import JAPANESE_NAMES
+
 __all__ = [
     "LoadedModel",
     "load_model",
@@ -226,7 +228,7 @@ def _japanese_fallback(name: str, reason: str) -> LoadedModel:
 #: name -> loader(name, reason) used when the Hub is out of reach.
 OFFLINE_FALLBACKS: dict[str, Callable[[str, str], LoadedModel]] = {
     **{n: _english_fallback for n in ENGLISH_NAMES},
-    **{n: _japanese_fallback for n in ("tohoku-nlp/bert-base-japanese-v3", "cl-tohoku/bert-base-japanese-v3")},
+    **{n: _japanese_fallback for n in JAPANESE_NAMES},
 }
 
 
