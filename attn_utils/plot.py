@@ -33,11 +33,11 @@ def _axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
     return fig, ax
 
 
-def _annotate(ax: Any, values: np.ndarray, fmt: str = "{:.2f}") -> None:
-    top = np.nanmax(values) if values.size else 1.0
-    for (i, j), v in np.ndenumerate(values):
+def _annotate(ax: Any, values: np.ndarray, vmax: float | None, fmt: str = "{:.2f}") -> None:
+    top = vmax if vmax is not None else (np.nanmax(values) if values.size else 1.0)
+    for (i, j), v in np.ndenumerate(values):  # white text only where the cell is dark
         ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
-                color="white" if v > 0.6 * top else "black")
+                color="white" if v > 0.55 * top else "black")
 
 
 def _matrix(ax: Any, values: np.ndarray, rows: list[str], cols: list[str], annotate: bool,
@@ -46,7 +46,7 @@ def _matrix(ax: Any, values: np.ndarray, rows: list[str], cols: list[str], annot
     ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(len(rows)), rows)
     if annotate:
-        _annotate(ax, values)
+        _annotate(ax, values, vmax)
     ax.figure.colorbar(im, ax=ax, shrink=0.8, label=colorbar_label)
     return im
 
