@@ -31,13 +31,13 @@ run: $(STAMP)
 
 ## make test: unit tests and nbval over every notebook, offline
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q tests $(NOTEBOOKS) $(NBVAL)
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -rs tests $(NOTEBOOKS) $(NBVAL)
 
 unit: $(STAMP)
-	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q tests
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -rs tests
 
 nbval: $(STAMP)
-	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q $(NOTEBOOKS) $(NBVAL)
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -rs $(NOTEBOOKS) $(NBVAL)
 
 ## make bench: ratios measured side by side (see benchmarks/run.py); writes build/bench.json
 bench: $(STAMP)
