@@ -7,13 +7,14 @@ Zuidema 2020 ("Quantifying Attention Flow in Transformers") for rollout.
 from __future__ import annotations
 
 import unicodedata
-from importlib import resources
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .extract import Attention, AttentionError, _check_texts, extract, run_model
+from . import data
+from .extract import Attention, AttentionError, _batches, _check_batch_size, _check_texts, extract, run_model
+from .scratch import encoder_layers, project_heads
 
 __all__ = [
     "entropy",
@@ -99,20 +100,25 @@ def head_metrics(att: Attention, cls_token: str = "[CLS]", sep_token: str = "[SE
     Returns:
         DataFrame indexed by ``(layer, head)`` with the columns in :data:`METRICS`.
     """
-    w = att.weights.astype(np.float64)  # [layer, head, query, key]
-    L, H, n, _ = w.shape
+    import torch
+
+    weights = torch.from_numpy(att.weights)[:, None]  # a batch of one: [layer, 1, head, query, key]
+    mask = torch.ones(1, len(att), dtype=torch.bool)
     types = {
-        "cls": np.array([t == cls_token for t in att.tokens]),
-        "sep": np.array([t == sep_token for t in att.tokens]),
-        "punct": np.array([is_punctuation(t) for t in att.tokens]),
+        "cls": torch.tensor([[t == cls_token for t in att.tokens]]),
+        "sep": torch.tensor([[t == sep_token for t in att.tokens]]),
+        "punct": torch.tensor([[is_punctuation(t) for t in att.tokens]]),
     }
-    cols = {"entropy": _rows_entropy(w).mean(-1)}
-    for name, mask in types.items():
-        cols[name] = w[..., mask].sum(-1).mean(-1)
-    cols["prev"] = np.diagonal(w, offset=-1, axis1=2, axis2=3).mean(-1) if n > 1 else np.zeros((L, H))
-    cols["next"] = np.diagonal(w, offset=1, axis1=2, axis2=3).mean(-1) if n > 1 else np.zeros((L, H))
+    return _metrics_frame(_batch_metrics(weights, mask, types), texts=1)
+
+
+def _metrics_frame(totals: dict[str, Any], texts: int) -> pd.DataFrame:
+    """Summed ``[layer, head]`` metrics divided by the number of texts, as a (layer, head) table."""
+    L, H = totals["entropy"].shape
     index = pd.MultiIndex.from_product([range(L), range(H)], names=["layer", "head"])
-    return pd.DataFrame({k: v.ravel() for k, v in cols.items()}, index=index)[list(METRICS)]
+    frame = pd.DataFrame({k: (v / texts).numpy().ravel() for k, v in totals.items()}, index=index)
+    frame.attrs["texts"] = texts
+    return frame[list(METRICS)]
 
 
 def _batch_metrics(weights: Any, mask: Any, type_masks: dict[str, Any]) -> dict[str, Any]:
@@ -162,8 +168,7 @@ def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bo
         punct, prev, next (each the mean over texts of the per-text value).
     """
     texts, _ = _check_texts(list(texts) if not isinstance(texts, str) else texts)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise AttentionError(f"batch_size must be a positive integer, got {batch_size!r}")
+    _check_batch_size(batch_size)
     tok = lm.tokenizer
     lengths = np.zeros(len(texts), dtype=np.int32)
     for start in range(0, len(texts), 512):  # in slices: keep only the lengths, not the encodings
@@ -172,14 +177,9 @@ def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bo
     order = np.argsort(lengths, kind="stable")
     punct_ids: dict[int, bool] = {}
     totals: dict[str, Any] = {}
-    starts = range(0, len(texts), batch_size)
-    if progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="head_stats", unit="batch")
     import torch
 
-    for start in starts:
+    for start in _batches(len(texts), batch_size, progress, "head_stats"):
         chunk = [texts[i] for i in order[start : start + batch_size]]
         enc, weights = run_model(lm, chunk)
         ids = enc["input_ids"]
@@ -194,11 +194,7 @@ def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bo
         for name, value in _batch_metrics(weights, mask, types).items():
             totals[name] = totals.get(name, 0) + value
         del weights
-    L, H = totals["entropy"].shape
-    index = pd.MultiIndex.from_product([range(L), range(H)], names=["layer", "head"])
-    frame = pd.DataFrame({k: (v / len(texts)).numpy().ravel() for k, v in totals.items()}, index=index)
-    frame.attrs["texts"] = len(texts)
-    return frame[list(METRICS)]
+    return _metrics_frame(totals, texts=len(texts))
 
 
 def positional_heads(stats: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
@@ -224,16 +220,7 @@ def load_corpus(name: str = "en") -> list[str]:
     files = {"en": "corpus_en.txt"}
     if name not in files:
         raise ValueError(f"Unknown corpus {name!r}; available: {', '.join(files)}")
-    text = resources.files("attn_utils").joinpath("data", files[name]).read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-
-def _bert_layers(model: Any) -> list[Any]:
-    from .scratch import self_attention_modules
-
-    self_attention_modules(model)  # raises a clear TypeError for non-BERT encoders
-    base = getattr(model, "base_model", model)
-    return list(base.encoder.layer)
+    return data.lines(files[name])
 
 
 def norm_attention(lm: Any, text: str, per_head: bool = True) -> np.ndarray:
@@ -254,7 +241,7 @@ def norm_attention(lm: Any, text: str, per_head: bool = True) -> np.ndarray:
     """
     import torch
 
-    layers = _bert_layers(lm.model)
+    layers = encoder_layers(lm.model)
     enc = lm.tokenizer(text, return_tensors="pt")
     with torch.inference_mode():
         out = lm.model(**enc, output_attentions=True, output_hidden_states=True)
@@ -272,12 +259,9 @@ def norm_attention(lm: Any, text: str, per_head: bool = True) -> np.ndarray:
 
 def _value_vectors(layer: Any, x: Any, heads: int) -> Any:
     """f^h(x_j) for every head and token: ``[head, token, hidden]`` (float64)."""
-    sa, dense = layer.attention.self, layer.attention.output.dense
-    x = x.double()
-    T, hidden = x.shape
-    d = hidden // heads
-    v = (x @ sa.value.weight.double().T + sa.value.bias.double()).view(T, heads, d).transpose(0, 1)  # [head, T, d]
-    w_o = dense.weight.double().view(hidden, heads, d).permute(1, 2, 0)  # [head, d, hidden]: W_O^h
+    v = project_heads(layer.attention.self.value, x, heads)  # [head, T, d]
+    hidden, d = x.shape[-1], v.shape[-1]
+    w_o = layer.attention.output.dense.weight.detach().double().view(hidden, heads, d).permute(1, 2, 0)  # [head, d, hidden]
     return v @ w_o
 
 
@@ -300,27 +284,22 @@ def token_ablation(lm: Any, text: str, query: str | int) -> pd.DataFrame:
     enc = lm.tokenizer(text, return_tensors="pt")
     with torch.inference_mode():
         base = lm.model(**enc).last_hidden_state[0, q]
-        rows = {}
-        for k, token in enumerate(att.tokens):
-            if k == q or token in lm.tokenizer.all_special_tokens:
-                continue
+        keys = [k for k, t in enumerate(att.tokens) if k != q and t not in lm.tokenizer.all_special_tokens]
+        change = []
+        for k in keys:
             mask = enc["attention_mask"].clone()
             mask[0, k] = 0
             moved = lm.model(**{**enc, "attention_mask": mask}).last_hidden_state[0, q]
-            rows[att.labels[k]] = float((moved - base).norm() / base.norm())
-    roll = rollout(att)[q]
-    keys = list(rows)
-    idx = [att.labels.index(k) for k in keys]
+            change.append(float((moved - base).norm() / base.norm()))
     return pd.DataFrame(
         {
-            "change": [rows[k] for k in keys],
-            "attention": att.weights[:, :, q][..., idx].mean(axis=(0, 1)),
-            "last_layer": att.weights[-1, :, q][..., idx].mean(axis=0),
-            "rollout": roll[idx],
+            "change": change,
+            "attention": att.weights[:, :, q][..., keys].mean(axis=(0, 1)),
+            "last_layer": att.weights[-1, :, q][..., keys].mean(axis=0),
+            "rollout": rollout(att)[q][keys],
         },
-        index=pd.Index(keys, name="key"),
+        index=pd.Index([att.labels[k] for k in keys], name="key"),
     )
-
 
 
 def strongest_head(table: pd.DataFrame) -> tuple[int, int, float]:

@@ -268,6 +268,21 @@ def _check_texts(text: Any) -> tuple[list[str], bool]:
     return texts, single
 
 
+def _check_batch_size(batch_size: Any) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise AttentionError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
+def _batches(n: int, batch_size: int, progress: bool, desc: str) -> Iterable[int]:
+    """Start positions of the batches, behind a progress bar when asked."""
+    starts = range(0, n, batch_size)
+    if not progress:
+        return starts
+    from tqdm.auto import tqdm
+
+    return tqdm(starts, desc=desc, unit="batch")
+
+
 def _max_tokens(lm: Any) -> int:
     cfg = lm.model.config
     limits = [getattr(cfg, "max_position_embeddings", None), getattr(lm.tokenizer, "model_max_length", None)]
@@ -332,18 +347,12 @@ def extract(
         with padding removed (equal to one-at-a-time extraction).
     """
     texts, single = _check_texts(text)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise AttentionError(f"batch_size must be a positive integer, got {batch_size!r}")
+    _check_batch_size(batch_size)
     caption = getattr(lm, "caption", "")
     results: list[Attention] = []
-    starts = range(0, len(texts), batch_size)
     if progress is None:
-        progress = len(starts) > 1
-    if progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="extract", unit="batch")
-    for start in starts:
+        progress = len(texts) > batch_size
+    for start in _batches(len(texts), batch_size, progress, "extract"):
         chunk = texts[start : start + batch_size]
         results.extend(_unpad(lm, chunk, *run_model(lm, chunk), caption))
     return results[0] if single else results

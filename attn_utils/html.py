@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 import html as html_lib
-import itertools
 import json
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,6 @@ from .extract import SPECIAL_TOKENS, Attention
 from .plot import PALETTE
 
 __all__ = ["lines_html", "save_html", "show_lines"]
-
-_COUNTER = itertools.count()
 
 
 _CSS = """
@@ -149,7 +147,7 @@ def lines_html(att: Attention, layer: int = -1, heads: list[int] | int | None = 
     else:
         heads = [att.head_index(int(h)) for h in heads]
     q = None if query is None else att.position(query)
-    root_id = f"au-lines-{next(_COUNTER)}-{np.random.randint(1 << 30):x}"
+    root_id = f"au-lines-{uuid.uuid4().hex[:12]}"  # unique even across kernel restarts
     data = json.dumps(_payload(att, layer, heads, q, float(min_weight)), ensure_ascii=False, separators=(",", ":"))
     caption = html_lib.escape(title or att.caption or "")
     js = _JS.replace("ROOT_ID", json.dumps(root_id)).replace("DATA", data, 1)

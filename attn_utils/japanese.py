@@ -14,8 +14,9 @@ import hashlib
 import importlib.util
 import tempfile
 import unicodedata
-from importlib import resources
 from pathlib import Path
+
+from . import data
 
 __all__ = ["JAPANESE_NAMES", "V3_SHAPE", "require_japanese", "build_vocab", "load_standin"]
 
@@ -44,13 +45,11 @@ def _jis_kanji() -> list[str]:
     """The 6,355 kanji of JIS X 0208 (levels 1 and 2), in Unicode order."""
     out = []
     for cp in range(0x4E00, 0xA000):
-        ch = chr(cp)
         try:
-            ch.encode("euc_jp")
+            if len(chr(cp).encode("euc_jp")) == 2:  # 3-byte EUC-JP is JIS X 0212, not 0208
+                out.append(chr(cp))
         except UnicodeEncodeError:
             continue
-        if len(ch.encode("euc_jp")) == 2:
-            out.append(ch)
     return out
 
 
@@ -58,17 +57,8 @@ def _characters() -> list[str]:
     kana = [chr(c) for c in range(0x3041, 0x3097)] + [chr(c) for c in range(0x30A1, 0x30FB)] + ["ー", "ゝ", "ゞ", "ヽ", "ヾ"]
     punct = list("、。・「」『』（）【】〜…！？：；・〇々〆") + list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
     alnum = [chr(c) for c in range(0x30, 0x3A)] + [chr(c) for c in range(0x41, 0x5B)] + [chr(c) for c in range(0x61, 0x7B)]
-    chars = []
-    for ch in punct + alnum + kana + _jis_kanji():
-        ch = unicodedata.normalize("NFKC", ch)
-        if len(ch) == 1 and ch not in chars:
-            chars.append(ch)
-    return chars
-
-
-def _words() -> list[str]:
-    text = resources.files("attn_utils").joinpath("data", "ja_words.txt").read_text(encoding="utf-8")
-    return [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
+    normalized = (unicodedata.normalize("NFKC", ch) for ch in punct + alnum + kana + _jis_kanji())
+    return list(dict.fromkeys(ch for ch in normalized if len(ch) == 1))  # ordered, no repeats
 
 
 def build_vocab() -> list[str]:
@@ -76,7 +66,7 @@ def build_vocab() -> list[str]:
     chars = _characters()
     vocab = SPECIALS + chars + ["##" + c for c in chars]
     seen = set(vocab)
-    for word in _words():
+    for word in data.lines("ja_words.txt"):
         if word not in seen:
             vocab.append(word)
             seen.add(word)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .japanese import JAPANESE_NAMES
+from .japanese import JAPANESE_NAMES, load_standin
 
 __all__ = [
     "LoadedModel",
@@ -219,16 +219,10 @@ def _english_fallback(name: str, reason: str) -> LoadedModel:
     return lm
 
 
-def _japanese_fallback(name: str, reason: str) -> LoadedModel:
-    from .japanese import load_standin
-
-    return load_standin(name, reason)
-
-
 #: name -> loader(name, reason) used when the Hub is out of reach.
 OFFLINE_FALLBACKS: dict[str, Callable[[str, str], LoadedModel]] = {
     **{n: _english_fallback for n in ENGLISH_NAMES},
-    **{n: _japanese_fallback for n in JAPANESE_NAMES},
+    **{n: load_standin for n in JAPANESE_NAMES},
 }
 
 

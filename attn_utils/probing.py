@@ -9,12 +9,12 @@ shipped with the package, compared with the best fixed-offset baseline
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
+from . import data
 from .extract import AttentionError, extract
 
 __all__ = ["load_probe_set", "probe_heads", "probe_baseline", "RELATIONS"]
@@ -26,8 +26,7 @@ RELATIONS = {"obj_to_verb": ("obj", "verb"), "subj_to_verb": ("subj", "verb")}
 def load_probe_set() -> list[dict]:
     """The shipped annotated sentences: dicts ``{"text", "subj", "verb", "obj"}``,
     indices 0-based into ``text.split()`` (68 sentences, CC0)."""
-    raw = resources.files("attn_utils").joinpath("data", "probe_en.json").read_text(encoding="utf-8")
-    return json.loads(raw)["examples"]
+    return json.loads(data.read_text("probe_en.json"))["examples"]
 
 
 def _check(examples: Sequence[dict]) -> None:

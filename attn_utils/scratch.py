@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["softmax", "scaled_dot_product", "recompute_attention", "self_attention_modules"]
+__all__ = ["softmax", "scaled_dot_product", "recompute_attention", "encoder_layers", "project_heads"]
 
 
 def softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -43,16 +43,33 @@ def scaled_dot_product(
     return weights @ v, weights
 
 
-def self_attention_modules(model: Any) -> list[Any]:
-    """The self-attention module (with ``.query`` / ``.key`` linears) of each layer of a BERT-family model."""
+def encoder_layers(model: Any) -> list[Any]:
+    """The layers of a BERT-family encoder, each with ``.attention.self`` (query/key/value)
+    and ``.attention.output.dense`` (W_O)."""
     base = getattr(model, "base_model", model)
     layers = getattr(getattr(base, "encoder", None), "layer", None)
     if layers is None or not hasattr(layers[0].attention, "self"):
         raise TypeError(
-            f"recompute_attention knows BERT-style encoders (BERT, RoBERTa, MiniLM); "
+            f"this computation knows BERT-style encoders (BERT, RoBERTa, MiniLM); "
             f"{type(model).__name__} has no encoder.layer[i].attention.self"
         )
-    return [layer.attention.self for layer in layers]
+    return list(layers)
+
+
+def project_heads(linear: Any, x: Any, heads: int) -> Any:
+    """``x W^T + b`` of a linear layer, split into heads, in float64.
+
+    Args:
+        linear: ``torch.nn.Linear`` (hidden -> hidden), e.g. ``attention.self.query``.
+        x: ``[token, hidden]``.
+
+    Returns:
+        ``[head, token, d_head]``.
+    """
+    x = x.double()
+    T, hidden = x.shape
+    y = x @ linear.weight.detach().double().T + linear.bias.detach().double()  # (T, hidden)
+    return y.view(T, heads, hidden // heads).transpose(0, 1)  # (heads, T, d)
 
 
 def recompute_attention(lm: Any, text: str, scale: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -76,19 +93,13 @@ def recompute_attention(lm: Any, text: str, scale: bool = True) -> tuple[np.ndar
     enc = lm.tokenizer(text, return_tensors="pt")
     with torch.inference_mode():
         out = lm.model(**enc, output_attentions=True, output_hidden_states=True)
-    mods = self_attention_modules(lm.model)
     heads = lm.model.config.num_attention_heads
     recomputed = []
-    for layer, mod in enumerate(mods):
-        x = out.hidden_states[layer][0].double()  # (T, hidden)
-        w_q, b_q = mod.query.weight.detach().double(), mod.query.bias.detach().double()
-        w_k, b_k = mod.key.weight.detach().double(), mod.key.bias.detach().double()
-        q = x @ w_q.T + b_q  # (T, hidden)
-        k = x @ w_k.T + b_k
-        T, hidden = q.shape
-        d = hidden // heads
-        q = q.view(T, heads, d).transpose(0, 1)  # (heads, T, d)
-        k = k.view(T, heads, d).transpose(0, 1)
+    for layer, block in enumerate(encoder_layers(lm.model)):
+        x = out.hidden_states[layer][0]  # (T, hidden)
+        q = project_heads(block.attention.self.query, x, heads)  # (heads, T, d)
+        k = project_heads(block.attention.self.key, x, heads)
+        d = q.shape[-1]
         scores = q @ k.transpose(1, 2)  # (heads, T, T)
         if scale:
             scores = scores / d**0.5
