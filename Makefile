@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+PYTEST := HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -rs
 
 .PHONY: setup run test unit nbval bench lab scrub clean
 
@@ -31,13 +32,13 @@ run: $(STAMP)
 
 ## make test: unit tests and nbval over every notebook, offline
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -rs tests $(NOTEBOOKS) $(NBVAL)
+	$(PYTEST) tests $(NOTEBOOKS) $(NBVAL)
 
 unit: $(STAMP)
-	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -rs tests
+	$(PYTEST) tests
 
 nbval: $(STAMP)
-	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -rs $(NOTEBOOKS) $(NBVAL)
+	$(PYTEST) $(NOTEBOOKS) $(NBVAL)
 
 ## make bench: ratios measured side by side (see benchmarks/run.py); writes build/bench.json
 bench: $(STAMP)
