@@ -17,12 +17,20 @@ from .analysis import (
     token_ablation,
 )
 from .doctor import doctor
-from .extract import Attention, AttentionError, extract
+from .errors import (
+    AmbiguousTokenError,
+    AttentionError,
+    AttentionIndexError,
+    AttentionTypeError,
+    EmptyTextError,
+    ModelNotAvailableError,
+    TokenNotFoundError,
+)
+from .extract import Attention, extract
 from .html import lines_html, save_html, show_lines
 from .models import (
     FallbackWarning,
     LoadedModel,
-    ModelNotAvailableError,
     bundled_model_dir,
     hub_reachable,
     load_model,
@@ -34,8 +42,13 @@ from .scratch import recompute_attention, scaled_dot_product, softmax
 __version__ = "0.1.0"
 
 __all__ = [
+    "AmbiguousTokenError",
     "Attention",
     "AttentionError",
+    "AttentionIndexError",
+    "AttentionTypeError",
+    "EmptyTextError",
+    "TokenNotFoundError",
     "FallbackWarning",
     "LoadedModel",
     "ModelNotAvailableError",
