@@ -6,7 +6,12 @@ are 0-based, as in code, and labelled as such.
 """
 from __future__ import annotations
 
-from typing import Any
+import functools
+import importlib.util
+import re
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -16,12 +21,95 @@ from .extract import Attention
 __all__ = ["plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "style_table", "use_japanese_font"]
 
 CMAP = "Blues"
+#: CSS fonts for tables with Japanese labels (a browser, not matplotlib, draws them).
+JAPANESE_CSS_FONTS = '"IPAexGothic", "Hiragino Sans", "Yu Gothic", "Noto Sans CJK JP", "Meiryo", sans-serif'
 #: One colour per head (as in BertViz), dark enough to read as thin lines on white.
 PALETTE = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a",
     "#637939", "#8c6d31", "#843c39", "#7b4173",
 ]
+
+
+#: Kana, CJK punctuation, kanji (incl. extension A and compatibility) and half-width katakana.
+_JAPANESE = re.compile("[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+JAPANESE_FONT = "IPAexGothic"
+_FONT_HINT = ("Japanese labels need the font package matplotlib-fontja: "
+              "pip install matplotlib-fontja   (or: pip install 'attn-utils[ja]')")
+_warned_no_font = False
+
+
+def has_japanese(texts: str | Iterable[str]) -> bool:
+    """True if any of the strings contains kana or kanji."""
+    texts = [texts] if isinstance(texts, str) else texts
+    return any(_JAPANESE.search(str(t)) for t in texts)
+
+
+def _japanese_font_file() -> Path | None:
+    """``ipaexg.ttf`` inside ``matplotlib-fontja``, found without importing it (its import
+    sets the global ``rcParams``)."""
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "fonts" / "ipaexg.ttf"
+    return path if path.is_file() else None
+
+
+def _register_japanese_font() -> str | None:
+    """Make IPAexGothic known to matplotlib (once) and return its name; None, with one
+    warning per session giving the pip command, when ``matplotlib-fontja`` is missing."""
+    global _warned_no_font
+    from matplotlib import font_manager
+
+    path = _japanese_font_file()
+    if path is None:
+        if not _warned_no_font:
+            _warned_no_font = True
+            warnings.warn(_FONT_HINT, UserWarning, stacklevel=4)
+        return None
+    if not any(Path(f.fname) == path for f in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(str(path))
+    return JAPANESE_FONT
+
+
+def japanese_labels(fig: Any) -> Any:
+    """Give a figure's text a font with Japanese glyphs, if any of its text is Japanese.
+
+    The user's font comes first and IPAexGothic second (matplotlib falls back
+    glyph by glyph), set on the text artists and on the axes' tick-label
+    settings, so labels drawn later keep it. ``rcParams`` are not changed.
+
+    Returns:
+        the figure.
+    """
+    import matplotlib
+    from matplotlib.text import Text
+
+    texts = fig.findobj(Text)
+    tick_texts = [str(t) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+                  for t in getattr(axis.get_major_formatter(), "seq", [])]
+    if not has_japanese([t.get_text() for t in texts] + tick_texts):
+        return fig
+    name = _register_japanese_font()
+    if name is None:
+        return fig
+    user = matplotlib.rcParams["font.family"]
+    for text in texts:
+        family = [f for f in text.get_fontfamily() if f != name]
+        text.set_fontfamily([*family, name])
+    for ax in fig.axes:
+        ax.tick_params(axis="both", which="both", labelfontfamily=[*user, name])
+    return fig
+
+
+def _japanese_aware(plot: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: the figure a plot function returns draws its Japanese labels (see :func:`japanese_labels`)."""
+
+    @functools.wraps(plot)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return japanese_labels(plot(*args, **kwargs))
+
+    return wrapper
 
 
 def _axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
@@ -51,6 +139,7 @@ def _matrix(ax: Any, values: np.ndarray, rows: list[str], cols: list[str], annot
     return im
 
 
+@_japanese_aware
 def plot_heatmap(att: Attention, layer: int = -1, head: int = 0, *, ax: Any = None,
                  figsize: tuple[float, float] = (6.0, 5.0), annotate: bool | None = None,
                  title: str | None = None, colorbar_label: str = "attention weight") -> Any:
@@ -67,6 +156,7 @@ def plot_heatmap(att: Attention, layer: int = -1, head: int = 0, *, ax: Any = No
     return fig
 
 
+@_japanese_aware
 def plot_query_heads(att: Attention, token: str | int, layer: int = -1, *, ax: Any = None,
                      figsize: tuple[float, float] | None = None, annotate: bool | None = None) -> Any:
     """Where one query token looks in every head of a layer: rows = heads, columns = keys."""
@@ -83,6 +173,7 @@ def plot_query_heads(att: Attention, token: str | int, layer: int = -1, *, ax: A
     return fig
 
 
+@_japanese_aware
 def plot_grid(values: pd.DataFrame | np.ndarray, *, title: str = "", ax: Any = None,
               figsize: tuple[float, float] | None = None, annotate: bool = True,
               vmax: float | None = None, colorbar_label: str = "attention weight",
@@ -135,6 +226,7 @@ def _draw_lines(ax: Any, att: Attention, layer: int, head: int, query: int | Non
     ax.axis("off")
 
 
+@_japanese_aware
 def plot_lines(att: Attention, layer: int = -1, head: int = 0, query: str | int | None = None, *,
                ax: Any = None, figsize: tuple[float, float] | None = None, color: str = "tab:blue") -> Any:
     """A line view (as in BertViz) of one head: query tokens on the left, keys on the right.
@@ -152,6 +244,7 @@ def plot_lines(att: Attention, layer: int = -1, head: int = 0, query: str | int 
     return fig
 
 
+@_japanese_aware
 def plot_heads(att: Attention, layer: int = -1, kind: str = "lines", query: str | int | None = None, *,
                figsize: tuple[float, float] | None = None, ncols: int = 6) -> Any:
     """Every head of one layer as a grid of small line views (``kind="lines"``) or heatmaps."""
@@ -188,7 +281,13 @@ def style_table(frame: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
         a pandas Styler (displays as an HTML table in notebooks).
     """
     styler = frame.style.background_gradient(cmap=CMAP, axis=None, vmin=0.0).format(f"{{:.{digits}f}}")
-    return styler.set_caption(caption) if caption else styler
+    if caption:
+        styler = styler.set_caption(caption)
+    if has_japanese([caption, *map(str, frame.index), *map(str, frame.columns)]):
+        # the browser draws the table: name fonts with Japanese glyphs (IPAexGothic where installed)
+        styler = styler.set_table_styles([{"selector": "", "props": [("font-family", JAPANESE_CSS_FONTS)]}],
+                                         overwrite=False)
+    return styler
 
 
 def use_japanese_font() -> str:
