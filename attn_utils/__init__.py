@@ -38,6 +38,7 @@ from .models import (
 from .probing import load_probe_set, probe_baseline, probe_heads
 from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
+from .stats import binomial_interval, intervals_overlap, split_half
 
 __version__ = "0.1.0"
 
@@ -52,6 +53,7 @@ __all__ = [
     "FallbackWarning",
     "LoadedModel",
     "ModelNotAvailableError",
+    "binomial_interval",
     "bundled_model_dir",
     "doctor",
     "entropy",
@@ -66,6 +68,7 @@ __all__ = [
     "save_html",
     "show_lines",
     "hub_reachable",
+    "intervals_overlap",
     "lines_html",
     "load_model",
     "load_probe_set",
@@ -78,6 +81,7 @@ __all__ = [
     "recompute_attention",
     "scaled_dot_product",
     "softmax",
+    "split_half",
     "strongest_head",
     "style_table",
     "token_ablation",
