@@ -34,6 +34,7 @@ from .models import (
     bundled_model_dir,
     hub_reachable,
     load_model,
+    load_tokenizer,
 )
 from .probing import load_probe_set, probe_baseline, probe_heads
 from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
@@ -72,6 +73,7 @@ __all__ = [
     "lines_html",
     "load_model",
     "load_probe_set",
+    "load_tokenizer",
     "norm_attention",
     "plot_grid",
     "plot_heads",
