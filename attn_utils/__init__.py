@@ -34,10 +34,12 @@ from .models import (
     bundled_model_dir,
     hub_reachable,
     load_model,
+    load_tokenizer,
 )
 from .probing import load_probe_set, probe_baseline, probe_heads
 from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
+from .stats import binomial_interval, intervals_overlap, split_half
 
 __version__ = "0.1.0"
 
@@ -52,6 +54,7 @@ __all__ = [
     "FallbackWarning",
     "LoadedModel",
     "ModelNotAvailableError",
+    "binomial_interval",
     "bundled_model_dir",
     "doctor",
     "entropy",
@@ -66,9 +69,11 @@ __all__ = [
     "save_html",
     "show_lines",
     "hub_reachable",
+    "intervals_overlap",
     "lines_html",
     "load_model",
     "load_probe_set",
+    "load_tokenizer",
     "norm_attention",
     "plot_grid",
     "plot_heads",
@@ -78,6 +83,7 @@ __all__ = [
     "recompute_attention",
     "scaled_dot_product",
     "softmax",
+    "split_half",
     "strongest_head",
     "style_table",
     "token_ablation",

@@ -284,14 +284,36 @@ def _check_batch_size(batch_size: Any) -> None:
         raise AttentionError(f"batch_size must be a positive integer, got {batch_size!r}")
 
 
-def _batches(n: int, batch_size: int, progress: bool, desc: str) -> Iterable[int]:
-    """Start positions of the batches, behind a progress bar when asked."""
+def _batches(n: int, batch_size: int, progress: bool | None, desc: str) -> Iterable[int]:
+    """Start positions of the batches, behind a progress bar when asked.
+
+    ``progress=None`` (the default everywhere) shows a plain-text bar only when
+    stderr is a terminal and there is more than one batch, so notebooks, CI logs
+    and committed outputs carry no bar. ``progress=True`` forces one:
+    ``tqdm.auto`` (a widget in Jupyter, text elsewhere). ``False``: never.
+    """
     starts = range(0, n, batch_size)
-    if not progress:
+    if progress is None:
+        progress = len(starts) > 1 and _stderr_is_terminal()
+        if not progress:
+            return starts
+        from tqdm.std import tqdm
+    elif not progress:
         return starts
-    from tqdm.auto import tqdm
+    else:
+        from tqdm.auto import tqdm
 
     return tqdm(starts, desc=desc, unit="batch")
+
+
+def _stderr_is_terminal() -> bool:
+    """True in a terminal; False in Jupyter kernels (stderr is a pipe to the frontend) and CI."""
+    import sys
+
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def _max_tokens(lm: Any) -> int:
@@ -372,7 +394,9 @@ def extract(
             ``.model`` and ``.tokenizer``).
         text: one string, or a list of strings.
         batch_size: texts per forward pass when ``text`` is a list.
-        progress: show a progress bar (default: when there are several batches).
+        progress: a progress bar over the batches: None (default) shows a text
+            bar only in a terminal with several batches, never in a notebook;
+            True forces one (a widget in Jupyter); False hides it.
 
     Returns:
         One :class:`Attention` for a string; a list of them for a list, each
@@ -382,8 +406,6 @@ def extract(
     _check_batch_size(batch_size)
     caption = getattr(lm, "caption", "")
     results: list[Attention] = []
-    if progress is None:
-        progress = len(texts) > batch_size
     for start in _batches(len(texts), batch_size, progress, "extract"):
         chunk = texts[start : start + batch_size]
         results.extend(_unpad(lm, chunk, *run_model(lm, chunk), caption))
