@@ -291,7 +291,11 @@ def style_table(frame: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
 
 
 def use_japanese_font() -> str:
-    """Make matplotlib draw Japanese (IPAexGothic from ``matplotlib-fontja``) and return the font name.
+    """Make IPAexGothic (from ``matplotlib-fontja``) matplotlib's global font and return its name.
+
+    The package's own plots and tables need no call: they pick the font by
+    themselves when their labels contain Japanese. Call this for your own
+    matplotlib figures; it changes ``rcParams`` for the whole session.
 
     Raises:
         ImportError: with the pip command to run, when ``matplotlib-fontja`` is missing.
