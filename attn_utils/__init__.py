@@ -27,7 +27,7 @@ from .models import (
     hub_reachable,
     load_model,
 )
-from .probing import load_probe_set, probe_baseline, probe_heads
+from .probing import load_probe_set, probe_baseline, probe_heads, probe_holdout
 from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
 from .stats import binomial_interval, intervals_overlap, split_half
@@ -51,6 +51,7 @@ __all__ = [
     "positional_heads",
     "probe_baseline",
     "probe_heads",
+    "probe_holdout",
     "rollout",
     "save_html",
     "show_lines",
