@@ -141,7 +141,7 @@ def test_doctor_states_what_the_installed_transformers_default_does():
 def test_doctor_details_are_whole_sentences_that_fit_the_table():
     table = au.doctor(probe_hub=True)
     with pd.option_context("display.max_colwidth", 50):
-        shown = table.to_string() + table.to_html()
+        shown = repr(table) + table._repr_html_()  # what a notebook shows
     assert "..." not in shown  # nothing cut off by pandas' default column width
     for check in ["attention (au.load_model)", "attention (transformers default)", "Hugging Face Hub"]:
         detail = table.loc[check, "detail"]
