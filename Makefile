@@ -7,7 +7,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 PYTEST := HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -rs
 
-.PHONY: setup run test unit nbval test-oldest test-colab bench lab scrub clean
+.PHONY: setup run test unit nbval test-oldest test-colab bench lab scrub figures clean
 
 setup: $(STAMP)
 
@@ -67,6 +67,10 @@ lab: $(STAMP)
 ## make scrub: keep outputs (readers see results on GitHub) but drop execution noise
 scrub: $(STAMP)
 	$(BIN)/python tools/scrub.py $(NOTEBOOKS)
+
+## make figures: redraw the README figures in docs/img/ (notebooks never write there)
+figures: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python tools/figures.py docs/img
 
 clean:
 	rm -rf build $(VENV)

@@ -36,7 +36,7 @@ from .models import (
     load_model,
     load_tokenizer,
 )
-from .probing import load_probe_set, probe_baseline, probe_heads
+from .probing import load_probe_set, probe_baseline, probe_heads, probe_holdout
 from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
 from .stats import binomial_interval, intervals_overlap, split_half
@@ -65,6 +65,7 @@ __all__ = [
     "positional_heads",
     "probe_baseline",
     "probe_heads",
+    "probe_holdout",
     "rollout",
     "save_html",
     "show_lines",
