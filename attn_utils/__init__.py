@@ -17,12 +17,20 @@ from .analysis import (
     token_ablation,
 )
 from .doctor import doctor
-from .extract import Attention, AttentionError, extract
+from .errors import (
+    AmbiguousTokenError,
+    AttentionError,
+    AttentionIndexError,
+    AttentionTypeError,
+    EmptyTextError,
+    ModelNotAvailableError,
+    TokenNotFoundError,
+)
+from .extract import Attention, extract
 from .html import lines_html, save_html, show_lines
 from .models import (
     FallbackWarning,
     LoadedModel,
-    ModelNotAvailableError,
     bundled_model_dir,
     hub_reachable,
     load_model,
@@ -32,15 +40,22 @@ from .probing import load_probe_set, probe_baseline, probe_heads
 from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
 from .words import group_tokens, token_spans, word_spans
+from .stats import binomial_interval, intervals_overlap, split_half
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AmbiguousTokenError",
     "Attention",
     "AttentionError",
+    "AttentionIndexError",
+    "AttentionTypeError",
+    "EmptyTextError",
+    "TokenNotFoundError",
     "FallbackWarning",
     "LoadedModel",
     "ModelNotAvailableError",
+    "binomial_interval",
     "bundled_model_dir",
     "doctor",
     "entropy",
@@ -56,6 +71,7 @@ __all__ = [
     "save_html",
     "show_lines",
     "hub_reachable",
+    "intervals_overlap",
     "lines_html",
     "load_model",
     "load_probe_set",
@@ -69,6 +85,7 @@ __all__ = [
     "recompute_attention",
     "scaled_dot_product",
     "softmax",
+    "split_half",
     "strongest_head",
     "style_table",
     "token_ablation",

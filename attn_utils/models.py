@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import japanese
+from .errors import AttentionTypeError, ModelNotAvailableError
 from .japanese import JAPANESE_NAMES
 
 __all__ = [
@@ -48,10 +49,6 @@ UNTRAINED_SEED = 0
 
 class FallbackWarning(UserWarning):
     """A model other than the one asked for was loaded (announced, never silent)."""
-
-
-class ModelNotAvailableError(RuntimeError):
-    """The requested model can be loaded neither from the Hub nor offline."""
 
 
 # Shown every time, not once per session: a fallback must never be silent.
@@ -336,11 +333,13 @@ def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None,
         A :class:`LoadedModel`; check ``lm.source`` to see what was loaded.
 
     Raises:
-        ModelNotAvailableError: the model cannot be had here; the message
-            says what was tried and which names work offline.
+        ModelNotAvailableError (an ``OSError``): the model cannot be had here;
+            the message says what was tried and which names work offline.
+        AttentionTypeError (a ``TypeError``): ``name`` is not a string or path.
     """
     if not isinstance(name, (str, os.PathLike)) or not str(name).strip():
-        raise ModelNotAvailableError(
+        error = ModelNotAvailableError if isinstance(name, (str, os.PathLike)) else AttentionTypeError
+        raise error(
             f"load_model() needs a model name or a directory, got {name!r}. "
             f"Names that work offline: {', '.join(_offline_names())}."
         )

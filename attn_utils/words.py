@@ -291,7 +291,7 @@ def check_words(words: Any, text_length: int | None = None) -> list[Span]:
     try:
         out = [(int(a), int(b)) for a, b in words]
     except (TypeError, ValueError):
-        raise ValueError(f"words must be a list of (start, end) character offsets, got {words!r}") from None
+        raise TypeError(f"words must be a list of (start, end) character offsets, got {words!r}") from None
     limit = text_length if text_length is not None else float("inf")
     prev_end = 0
     for a, b in out:
