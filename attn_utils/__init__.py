@@ -39,6 +39,7 @@ from .models import (
 from .probing import load_probe_set, probe_baseline, probe_heads, probe_holdout
 from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
+from .words import group_tokens, token_spans, word_spans
 from .stats import binomial_interval, intervals_overlap, split_half
 
 __version__ = "0.1.0"
@@ -59,6 +60,7 @@ __all__ = [
     "doctor",
     "entropy",
     "extract",
+    "group_tokens",
     "head_metrics",
     "head_stats",
     "load_corpus",
@@ -88,5 +90,7 @@ __all__ = [
     "strongest_head",
     "style_table",
     "token_ablation",
+    "token_spans",
     "use_japanese_font",
+    "word_spans",
 ]
