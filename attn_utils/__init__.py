@@ -30,6 +30,16 @@ from .models import (
 from .probing import load_probe_set, probe_baseline, probe_heads
 from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
+from .syntax import (
+    align_words,
+    alignment_report,
+    binomial_interval,
+    head_predictions,
+    load_treebank,
+    syntax_baseline,
+    syntax_heads,
+    syntax_table,
+)
 
 __version__ = "0.1.0"
 
@@ -69,4 +79,5 @@ __all__ = [
     "style_table",
     "token_ablation",
     "use_japanese_font",
+    "align_words",
 ]

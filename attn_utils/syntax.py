@@ -568,8 +568,8 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     for rel in ["all"] + [r for r in counts.index if r != "all"]:
         if rel in SKIPPED or (rel != "all" and counts[rel] < min_count):
             continue
-        if rel not in sel.index.get_level_values(0) or rel not in rep.index.get_level_values(0):
-            continue
+        if rel not in base_select.index or rel not in base_report.index:
+            continue  # seen in one half only: nothing to choose on, or nothing to report on
         direction, layer, head = sel.loc[rel]["accuracy"].idxmax()
         chosen = rep.loc[(rel, direction, layer, head)]
         n = int(chosen["n"])
