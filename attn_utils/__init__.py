@@ -28,7 +28,7 @@ from .models import (
     load_model,
 )
 from .probing import load_probe_set, probe_baseline, probe_heads
-from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
+from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, plot_tree, style_table, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
 from .syntax import (
     align_words,
@@ -72,6 +72,7 @@ __all__ = [
     "plot_heatmap",
     "plot_lines",
     "plot_query_heads",
+    "plot_tree",
     "recompute_attention",
     "scaled_dot_product",
     "softmax",
