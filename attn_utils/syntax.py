@@ -38,7 +38,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .extract import AttentionError, _batches, _check_batch_size, run_model
+from .errors import AttentionError
+from .extract import _batches, _check_batch_size, run_model
+from .stats import binomial_interval, split_half
 
 __all__ = [
     "Sentence",
@@ -51,8 +53,6 @@ __all__ = [
     "syntax_heads",
     "syntax_baseline",
     "syntax_table",
-    "split_halves",
-    "binomial_interval",
 ]
 
 #: Shipped treebank subsets (CC BY-SA 4.0, see attn_utils/data/ud/README.md).
@@ -342,15 +342,6 @@ def _poss_source(sent: Sentence) -> list[int]:
     return src
 
 
-def split_halves(sentences: Sequence[Sentence]) -> tuple[list[int], list[int]]:
-    """The fixed split: even positions select, odd positions report.
-
-    Interleaving keeps both halves spread over the file's documents.
-    """
-    idx = list(range(len(sentences)))
-    return idx[0::2], idx[1::2]
-
-
 def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, progress: bool | None = None,
                  split: bool = False) -> pd.DataFrame:
     """Accuracy of every attention head at pointing each word to its syntactic head.
@@ -365,7 +356,7 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         sentences: from :func:`load_treebank`.
         batch_size: sentences per forward pass.
         progress: progress bar (default: when there are several batches).
-        split: count the two halves of :func:`split_halves` separately
+        split: count the two halves of :func:`~attn_utils.stats.split_half` separately
             (adds an outer index level ``half``: "select" / "report").
 
     Returns:
@@ -384,7 +375,8 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     spans = _token_spans(lm, texts)
     order = np.argsort([len(x) for x in spans], kind="stable")
     halves = np.zeros(len(sentences), dtype=np.int64)
-    halves[split_halves(sentences)[1]] = 1
+    if split:
+        halves[split_half(len(sentences))[1]] = 1
     labels: dict[str, int] = {}
     rows_per_word = []
     for s in sentences:
@@ -510,23 +502,6 @@ def syntax_baseline(sentences: Sequence[Sentence], all_offsets: bool = False) ->
                          "n": [counts[r] for r in grid.index]}, index=grid.index)
 
 
-def binomial_interval(k: float, n: float, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion ``k / n``.
-
-    Returns:
-        ``(low, high)`` in 0..1; ``(0, 1)`` when ``n == 0``.
-    """
-    if n <= 0:
-        return 0.0, 1.0
-    from statistics import NormalDist
-
-    z = NormalDist().inv_cdf(0.5 + level / 2)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 100, level: float = 0.95,
                  **kwargs: Any) -> pd.DataFrame:
     """Clark et al.'s Table 1 with a held-out choice of head and offset.
@@ -534,8 +509,9 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     Choosing the best of ``2 x layers x heads`` heads on the same words one
     reports on inflates the number (with 288 heads and ~50 words, some head
     gets lucky). So the best head and the best offset are chosen on one half
-    of the sentences (even positions, :func:`split_halves`) and their accuracy
-    is reported on the other half (odd positions), with a Wilson interval.
+    of the sentences and their accuracy is reported on the other half, with an
+    exact (Clopper-Pearson) interval. The halves are :func:`~attn_utils.stats.split_half`
+    ``(len(sentences), seed=0)``: a fixed random split, the same on every machine.
 
     Args:
         scores: the output of ``syntax_heads(lm, sentences, split=True)``, or a
@@ -559,7 +535,7 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     if "half" not in (scores.index.names or []):
         raise AttentionError("syntax_table() needs syntax_heads(..., split=True): the head is chosen on one half "
                              "of the sentences and reported on the other")
-    select_idx, report_idx = split_halves(sentences)
+    select_idx, report_idx = split_half(len(sentences))
     base_select = syntax_baseline([sentences[i] for i in select_idx], all_offsets=True)
     base_report = syntax_baseline([sentences[i] for i in report_idx], all_offsets=True)
     counts = pd.Series([lab for s in sentences for r in s.relations for lab in _labels(r)]).value_counts()
@@ -574,7 +550,7 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
         chosen = rep.loc[(rel, direction, layer, head)]
         n = int(chosen["n"])
         acc = float(chosen["accuracy"])
-        low, high = binomial_interval(round(acc * n), n, level)
+        low, high = binomial_interval(int(round(acc * n)), n, level) if n else (0.0, 1.0)
         offsets = base_select.loc[rel, list(OFFSETS)].astype(float)
         offset = int(offsets.idxmax())
         off_acc = float(base_report.loc[rel, offset]) if rel in base_report.index else float("nan")

@@ -274,7 +274,7 @@ def test_table_chooses_on_one_half_and_reports_on_the_other(minilm):
     assert (row["layer"], row["head"], row["direction"]) == (0, 2, "head->dep")
     assert row["accuracy"] == scores.loc[("report", "det", "head->dep", 0, 2), "accuracy"] < 0.9
     assert row["low"] <= row["accuracy"] <= row["high"]
-    select, report = sx.split_halves(sentences)
+    select, report = au.split_half(len(sentences))
     assert row["n"] == sum(r == "det" for i in report for r in sentences[i].relations)
     assert row["offset_accuracy"] == au.syntax_baseline([sentences[i] for i in report], all_offsets=True).loc[
         "det", row["offset"]]
@@ -283,11 +283,3 @@ def test_table_chooses_on_one_half_and_reports_on_the_other(minilm):
     assert len(au.syntax_table(rigged, sentences, min_count=10**6)) == 1  # only "all" survives
     with pytest.raises(au.AttentionError, match="split=True"):
         au.syntax_table(scores.loc["select"], sentences)
-
-
-def test_wilson_interval():
-    low, high = au.binomial_interval(5, 10)
-    assert (round(low, 4), round(high, 4)) == (0.2366, 0.7634)
-    assert au.binomial_interval(0, 0) == (0.0, 1.0)
-    low, high = au.binomial_interval(0, 50)
-    assert low == 0.0 and 0 < high < 0.1
