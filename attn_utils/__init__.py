@@ -39,6 +39,7 @@ from .models import (
 from .probing import load_probe_set, probe_baseline, probe_heads
 from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, plot_tree, style_table, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
+from .words import group_tokens, token_spans, word_spans
 from .stats import binomial_interval, intervals_overlap, split_half
 from .syntax import (
     align_words,
@@ -68,6 +69,7 @@ __all__ = [
     "doctor",
     "entropy",
     "extract",
+    "group_tokens",
     "head_metrics",
     "head_stats",
     "load_corpus",
@@ -97,6 +99,7 @@ __all__ = [
     "strongest_head",
     "style_table",
     "token_ablation",
+    "token_spans",
     "use_japanese_font",
     "align_words",
     "alignment_report",
@@ -105,4 +108,5 @@ __all__ = [
     "syntax_baseline",
     "syntax_heads",
     "syntax_table",
+    "word_spans",
 ]

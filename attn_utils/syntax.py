@@ -39,8 +39,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import AttentionError
-from .extract import _batches, _check_batch_size, run_model
+from .extract import _batches, _check_batch_size, _max_tokens, run_model
 from .stats import binomial_interval, split_half
+from .words import _align, token_spans
 
 __all__ = [
     "Sentence",
@@ -193,87 +194,77 @@ def load_treebank(name_or_path: str | Path = "en_ewt") -> list[Sentence]:
 # --- alignment ---------------------------------------------------------------------------------
 
 def align_words(token_spans: Sequence[tuple[int, int] | None], word_spans: Sequence[tuple[int, int]]) -> list[int | None]:
-    """Which word each token belongs to, by character spans.
+    """Which UD word each token belongs to, by character spans.
 
-    Rule: a token belongs to the word it overlaps most (the first on a tie).
-    A token that overlaps no word (a bare SentencePiece ``▁``) joins the next
-    word (the previous one at the end). Special tokens (span ``None``) belong
-    to no word. Where a token crosses a word boundary (the word and the pieces
-    do not nest, e.g. one piece for two unidic short units), the word that gets
-    no token at all has no attention of its own: it is never predicted and its
-    own prediction counts as a miss (see :func:`alignment_report`).
+    The grouping is the package's one rule (:func:`attn_utils.words.group_tokens`):
+    a token belongs to the word holding its first character (a bare
+    SentencePiece ``▁``, an empty span, goes with the next word); a token that
+    *straddles* later words (the word and the pieces do not nest, e.g. one
+    v3 piece for two unidic short units) merges them into one group, because
+    its attention cannot be split. The group then stands for its first word;
+    the words merged into it own no token: they are never predicted, and their
+    own predictions count as misses (their share is :func:`alignment_report`).
 
     Args:
-        token_spans: per token ``(start, end)`` in the text, or ``None`` for special tokens.
-        word_spans: per word ``(start, end)``.
+        token_spans: per token ``(start, end)`` in the text, ``None`` for special
+            tokens (from :func:`attn_utils.words.token_spans`).
+        word_spans: per word ``(start, end)``, in order.
 
     Returns:
-        per token the 0-based word index, or ``None``.
+        per token the 0-based word index; ``None`` for special tokens; ``-1``
+        for a token outside every word (its attention is left out).
     """
-    starts = np.array([s for s, _ in word_spans], dtype=np.int64)
-    ends = np.array([e for _, e in word_spans], dtype=np.int64)
-    out: list[int | None] = []
-    pending: list[int] = []
-    for t, span in enumerate(token_spans):
-        if span is None:
-            out.append(None)
-            continue
-        s, e = span
-        overlap = np.minimum(ends, e) - np.maximum(starts, s)
-        if len(overlap) and overlap.max() > 0:
-            w = int(overlap.argmax())
-            out.append(w)
-            for p in pending:
-                out[p] = w
-            pending = []
-        else:
-            out.append(None)
-            pending.append(t)
-    if pending:  # trailing unmatched tokens: the last word
-        last = next((w for w in reversed(out) if w is not None), 0)
-        for p in pending:
-            out[p] = last
-    return out
+    groups, group_spans, _ = _align(token_spans, word_spans)
+    first_word = {a: w for w, (a, _) in enumerate(word_spans)}
+    owner: list[int | None] = [None] * len(token_spans)
+    for members, span in zip(groups, group_spans):
+        for t in members:
+            if token_spans[t] is None:
+                owner[t] = None
+            elif len(members) == 1 and span == token_spans[t] and span[0] not in first_word:
+                owner[t] = -1  # a token of its own, outside every word
+            else:
+                owner[t] = first_word[span[0]]
+    return owner
 
 
 def _nesting(token_spans: Sequence[tuple[int, int] | None], word_spans: Sequence[tuple[int, int]],
              owner: Sequence[int | None]) -> tuple[int, int]:
-    """(words crossed by a token that also covers another word, words left without a token)."""
-    crossed = set()
-    for span, w in zip(token_spans, owner):
-        if span is None or w is None:
+    """(words that share a token with another word, words left without a token of their own)."""
+    shared = set()
+    for span in token_spans:
+        if span is None or span[1] <= span[0]:
             continue
-        s, e = span
-        hit = [i for i, (ws, we) in enumerate(word_spans) if min(we, e) - max(ws, s) > 0]
+        hit = [i for i, (ws, we) in enumerate(word_spans) if min(we, span[1]) - max(ws, span[0]) > 0]
         if len(hit) > 1:
-            crossed.update(hit)
-    owned = {w for w in owner if w is not None}
-    return len(crossed), len(word_spans) - len(owned)
+            shared.update(hit)
+    owned = {w for w in owner if w is not None and w >= 0}
+    return len(shared), len(word_spans) - len(owned)
 
 
 def _token_spans(lm: Any, texts: list[str]) -> list[list[tuple[int, int] | None]]:
-    """Character span of every token (``None`` for special tokens), from the tokenizer's offsets."""
-    tok = lm.tokenizer
-    try:
-        enc = tok(texts, return_offsets_mapping=True, return_special_tokens_mask=True, truncation=True)
-    except (NotImplementedError, ValueError, TypeError) as err:
-        raise AttentionError(
-            f"The tokenizer {type(tok).__name__} does not give character offsets, which word alignment needs "
-            f"(a 'fast' tokenizer does): {err}"
-        ) from None
+    """Character span of every token (``None`` for special tokens), as :func:`attn_utils.words.token_spans`."""
+    tok = getattr(lm, "tokenizer", lm)  # a loaded model, or a bare tokenizer (au.load_tokenizer)
+    max_len = _max_tokens(lm) if hasattr(lm, "tokenizer") else min(int(getattr(tok, "model_max_length", 512)), 512)
     out = []
-    for offsets, special in zip(enc["offset_mapping"], enc["special_tokens_mask"]):
-        out.append([None if sp else (int(a), int(b)) for (a, b), sp in zip(offsets, special)])
+    for text in texts:
+        ids = tok(text, truncation=True, max_length=max_len)["input_ids"]
+        out.append(token_spans(tok, text, ids))
     return out
 
 
 def alignment_report(lm: Any, sentences: Sequence[Sentence]) -> pd.Series:
     """How well UD words and the model's tokens nest, over a treebank.
 
+    Args:
+        lm: a loaded model, or a bare tokenizer (``au.load_tokenizer(name)``).
+        sentences: from :func:`load_treebank`.
+
     Returns:
         Series with ``words``, ``crossed`` (words that share a token with
-        another word), ``without_token`` (words that own no token, see
-        :func:`align_words`), and the shares ``crossed_share``, ``without_token_share``.
+        another word: word and pieces do not nest), ``without_token`` (words
+        merged into an earlier word's group, see :func:`align_words`), and the
+        shares ``crossed_share``, ``without_token_share``.
     """
     spans = _token_spans(lm, [s.text for s in sentences])
     words = crossed = without = 0
@@ -404,7 +395,7 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
                 raise AttentionError(f"sentence {i}: {real} tokens in the batch but {len(tspans)} with offsets")
             owner = align_words(tspans, sent.spans)
             for t, w in enumerate(owner):
-                if w is not None:
+                if w is not None and w >= 0:
                     merge[b, t, w + 1] = 1.0
                     owned[b, w] = True
             specials = [t for t, w in enumerate(owner) if w is None]

@@ -112,7 +112,7 @@ def test_to_words_merges_pieces_and_keeps_rows_normalised(minilm):
     att = au.extract(minilm, "An unbelievably long sentence")
     assert "##bly" in att.tokens
     words = att.to_words()
-    assert words.tokens == ["[CLS]", "an", "unbelievably", "long", "sentence", "[SEP]"]
+    assert words.tokens == ["[CLS]", "An", "unbelievably", "long", "sentence", "[SEP]"]  # words as written in the text
     np.testing.assert_allclose(words.weights.sum(-1), 1.0, atol=1e-5)
     pieces = [i for i, t in enumerate(att.tokens) if i >= 2 and i <= 2 + 4]  # un ##bel ##ie ##va ##bly
     assert "".join(att.tokens[i].lstrip("#") for i in pieces) == "unbelievably"

@@ -128,18 +128,28 @@ def test_possessive_uses_the_prediction_of_the_following_s():
 
 # --- alignment ---------------------------------------------------------------------------------
 
-def test_alignment_nested_crossing_and_bare_pieces():
+def test_alignment_nested_straddling_and_bare_pieces():
     words = [(0, 3), (3, 5), (6, 10)]  # e.g. 歌 | つき | ...
-    # [CLS], a bare piece, a piece inside word 0, a piece across words 0/1 (more of word 1), word 2 in two pieces, [SEP]
+    # [CLS], a bare piece, a piece inside word 0, a piece from word 0 into word 1, word 2 in two pieces, [SEP]
     tokens = [None, (0, 0), (0, 2), (2, 5), (6, 8), (8, 10), None]
     owner = au.align_words(tokens, words)
-    assert owner == [None, 0, 0, 1, 2, 2, None]
-    crossed, without = sx._nesting(tokens, words, owner)
-    assert (crossed, without) == (2, 0)
-    # one piece over two whole words: the first gets it, the second owns no token
-    owner = au.align_words([None, (0, 5), (6, 10), None], words)
-    assert owner == [None, 0, 2, None]
-    assert sx._nesting([None, (0, 5), (6, 10), None], words, owner) == (2, 1)
+    assert owner == [None, 0, 0, 0, 2, 2, None]  # word 1 is merged into word 0's group
+    assert sx._nesting(tokens, words, owner) == (2, 1)  # two words share a piece, one owns none
+    # pieces that nest: every word owns its tokens
+    nested = [None, (0, 1), (1, 3), (3, 5), (6, 10), None]
+    owner = au.align_words(nested, words)
+    assert owner == [None, 0, 0, 1, 2, None] and sx._nesting(nested, words, owner) == (0, 0)
+    # a token over the space between words belongs to no word
+    assert au.align_words([None, (0, 3), (3, 5), (5, 6), (6, 10), None], words)[3] == -1
+
+
+@pytest.mark.parametrize("name", ["en_ewt", "ja_gsd"])
+def test_alignment_report_counts_words_and_shares(minilm, name):
+    sentences = au.load_treebank(name)[:50]
+    report = au.alignment_report(minilm, sentences)
+    assert report["words"] == sum(len(s) for s in sentences)
+    assert 0 <= report["without_token"] <= report["crossed"] <= report["words"]
+    assert report["without_token_share"] == report["without_token"] / report["words"]
 
 
 # --- end to end on planted attention -----------------------------------------------------------
@@ -158,7 +168,7 @@ class PlantedModel(torch.nn.Module):
         self.config = SimpleNamespace(max_position_embeddings=512, model_type="bert", _attn_implementation="eager")
         self.dummy = torch.nn.Parameter(torch.zeros(1))
         self.maps = {}
-        spans = sx._token_spans(SimpleNamespace(tokenizer=tokenizer), [s.text for s in sentences])
+        spans = sx._token_spans(SimpleNamespace(tokenizer=tokenizer, model=self), [s.text for s in sentences])
         for s, tspans in zip(sentences, spans):
             ids = tuple(tokenizer(s.text)["input_ids"])
             self.maps[ids] = planted(s, sx.align_words(tspans, s.spans))
@@ -176,13 +186,13 @@ def planted(s, owner):
     T, n = len(owner), len(s)
     first = {}
     for t, w in enumerate(owner):
-        if w is not None:
+        if w is not None and w >= 0:
             first.setdefault(w, t)
     cls, sep = 0, T - 1
     deps = {h: [i for i, hh in enumerate(s.heads) if hh - 1 == h] for h in range(n)}
     w = np.zeros((4, T, T), dtype=np.float32)
     for t, word in enumerate(owner):
-        if word is None:
+        if word is None or word < 0:  # special tokens, and tokens outside every word, look at themselves
             w[:, t, t] = 1.0
             continue
         gold = first.get(s.heads[word] - 1, sep) if s.heads[word] else sep
@@ -209,7 +219,7 @@ def oracle(sentences, owners, rule):
     """Accuracy per relation of a per-word prediction rule, by plain counting."""
     hits, counts = {}, {}
     for s, owner in zip(sentences, owners):
-        owned = {w for w in owner if w is not None}
+        owned = {w for w in owner if w is not None and w >= 0}
         for i, rel in enumerate(s.relations):
             j = sx._poss_source(s)[i]
             ok = j in owned and rule(s, j, owned) == s.heads[i]
