@@ -44,6 +44,7 @@ from .stats import binomial_interval, intervals_overlap, split_half
 from .syntax import (
     align_words,
     alignment_report,
+    format_syntax_table,
     head_predictions,
     load_treebank,
     syntax_baseline,
@@ -103,6 +104,7 @@ __all__ = [
     "use_japanese_font",
     "align_words",
     "alignment_report",
+    "format_syntax_table",
     "head_predictions",
     "load_treebank",
     "syntax_baseline",

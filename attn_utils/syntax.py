@@ -54,6 +54,7 @@ __all__ = [
     "syntax_heads",
     "syntax_baseline",
     "syntax_table",
+    "format_syntax_table",
 ]
 
 #: Shipped treebank subsets (CC BY-SA 4.0, see attn_utils/data/ud/README.md).
@@ -346,7 +347,8 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         lm: a loaded model with a fast tokenizer (character offsets).
         sentences: from :func:`load_treebank`.
         batch_size: sentences per forward pass.
-        progress: progress bar (default: when there are several batches).
+        progress: a progress bar; None shows a text bar only in a terminal
+            (as :func:`~attn_utils.analysis.head_stats`), True forces one.
         split: count the two halves of :func:`~attn_utils.stats.split_half` separately
             (adds an outer index level ``half``: "select" / "report").
 
@@ -375,8 +377,6 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     n_halves = 2 if split else 1
     hits = None  # [direction, layer, head, half * label]
     totals = np.zeros(n_halves * len(labels))
-    if progress is None:
-        progress = len(sentences) > batch_size
     for start in _batches(len(sentences), batch_size, progress, "syntax_heads"):
         chunk = [int(i) for i in order[start : start + batch_size]]
         enc, weights = run_model(lm, [texts[i] for i in chunk])  # [layer, batch, head, query, key]
@@ -551,3 +551,22 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     table = pd.DataFrame(rows).set_index("relation")
     table.attrs["min_count"] = min_count
     return table
+
+
+def format_syntax_table(table: pd.DataFrame, caption: str = "") -> pd.DataFrame:
+    """:func:`syntax_table` as readable text columns (percentages, 0-based ``L<layer>-H<head>``).
+
+    Returns:
+        DataFrame indexed by relation with columns ``count``, ``n``, ``best head``,
+        ``accuracy [interval]``, ``best offset``, ``margin``; ``attrs["caption"]`` holds ``caption``.
+    """
+    out = pd.DataFrame({
+        "count": table["count"],
+        "n": table["n"],
+        "best head": [f"L{r.layer}-H{r.head} {r.direction}" for r in table.itertuples()],
+        "accuracy [interval]": [f"{r.accuracy:.1%} [{r.low:.1%}, {r.high:.1%}]" for r in table.itertuples()],
+        "best offset": [f"{r.offset:+d}: {r.offset_accuracy:.1%}" for r in table.itertuples()],
+        "margin": [f"{100 * r.margin:+.1f}" for r in table.itertuples()],
+    }, index=table.index)
+    out.attrs["caption"] = caption
+    return out
