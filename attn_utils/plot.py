@@ -11,14 +11,14 @@ import importlib.util
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .extract import Attention
 
-__all__ = ["plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "style_table", "use_japanese_font"]
+__all__ = ["plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "style_table", "use_japanese_font", "plot_tree"]
 
 CMAP = "Blues"
 #: CSS fonts for tables with Japanese labels (a browser, not matplotlib, draws them).
@@ -310,3 +310,60 @@ def use_japanese_font() -> str:
     import matplotlib
 
     return matplotlib.rcParams["font.family"][0]
+
+
+def plot_tree(sentence: Any, predicted: Sequence[int] | None = None, *, ax: Any = None,
+              figsize: tuple[float, float] | None = None, title: str = "", label: str = "head's guess") -> Any:
+    """A dependency tree as an arc diagram: gold arcs above the words, an attention head's guesses below.
+
+    Args:
+        sentence: a :class:`~attn_utils.syntax.Sentence` (``words``, ``heads`` 1-based, ``relations``).
+        predicted: optional 1-based predicted head per word (e.g. a row of
+            :func:`~attn_utils.syntax.head_predictions`); drawn below, green
+            where it matches the gold head, red where not.
+        title: the figure title (say which model and head, and RANDOM for untrained weights).
+
+    Returns:
+        the Figure. Arrows point from the head word to its dependent.
+    """
+    words, heads, rels = sentence.words, sentence.heads, sentence.relations
+    n = len(words)
+    fig, ax = _axes(ax, figsize or (max(6.0, 0.8 * n), 2.6 if predicted is None else 4.2))
+    top = max([abs(h - 1 - i) for i, h in enumerate(heads) if h] + [1])
+    for i, w in enumerate(words):
+        ax.text(i, 0, w, ha="center", va="center", fontsize=10)
+    for i, (h, r) in enumerate(zip(heads, rels)):
+        if h == 0:
+            ax.annotate("root", xy=(i, 0.25), xytext=(i, 0.35 + 0.25 * top), ha="center", fontsize=8,
+                        arrowprops=dict(arrowstyle="->", color="0.3"))
+            continue
+        _arc(ax, h - 1, i, +1, "0.25", r, top)
+    if predicted is not None:
+        for i, p in enumerate(predicted):
+            if 1 <= p <= n:
+                _arc(ax, int(p) - 1, i, -1, "#2ca02c" if p == heads[i] else "#d62728", None, top)
+        ax.text(-0.6, -0.3 - 0.25 * top, label, ha="left", va="center", fontsize=8, color="0.3")
+    ax.set_xlim(-0.7, n - 0.3)
+    ax.set_ylim(-(0.45 + 0.25 * top) if predicted is not None else -0.3, 0.55 + 0.25 * top)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _arc(ax: Any, start: int, end: int, side: int, color: str, label: str | None, top: int) -> None:
+    """One arrow from word ``start`` to word ``end``, curved above (side=+1) or below (side=-1).
+
+    A quadratic Bezier in data coordinates: its peak is ``0.25 * distance`` above the words.
+    """
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.path import Path
+
+    dist = abs(end - start)
+    y = 0.25 * side
+    path = Path([(start, y), ((start + end) / 2, y + side * 0.5 * dist), (end, y)],
+                [Path.MOVETO, Path.CURVE3, Path.CURVE3])
+    ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=8, color=color, lw=1.0))
+    if label:
+        ax.text((start + end) / 2, y + side * 0.25 * dist, label, ha="center", va="center", fontsize=7,
+                color="0.2", bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
