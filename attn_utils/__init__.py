@@ -17,28 +17,44 @@ from .analysis import (
     token_ablation,
 )
 from .doctor import doctor
-from .extract import Attention, AttentionError, extract
+from .errors import (
+    AmbiguousTokenError,
+    AttentionError,
+    AttentionIndexError,
+    AttentionTypeError,
+    EmptyTextError,
+    ModelNotAvailableError,
+    TokenNotFoundError,
+)
+from .extract import Attention, extract
 from .html import lines_html, save_html, show_lines
 from .models import (
     FallbackWarning,
     LoadedModel,
-    ModelNotAvailableError,
     bundled_model_dir,
     hub_reachable,
     load_model,
+    load_tokenizer,
 )
 from .probing import load_probe_set, probe_baseline, probe_heads
 from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
 from .scratch import recompute_attention, scaled_dot_product, softmax
+from .stats import binomial_interval, intervals_overlap, split_half
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AmbiguousTokenError",
     "Attention",
     "AttentionError",
+    "AttentionIndexError",
+    "AttentionTypeError",
+    "EmptyTextError",
+    "TokenNotFoundError",
     "FallbackWarning",
     "LoadedModel",
     "ModelNotAvailableError",
+    "binomial_interval",
     "bundled_model_dir",
     "doctor",
     "entropy",
@@ -53,9 +69,11 @@ __all__ = [
     "save_html",
     "show_lines",
     "hub_reachable",
+    "intervals_overlap",
     "lines_html",
     "load_model",
     "load_probe_set",
+    "load_tokenizer",
     "norm_attention",
     "plot_grid",
     "plot_heads",
@@ -65,6 +83,7 @@ __all__ = [
     "recompute_attention",
     "scaled_dot_product",
     "softmax",
+    "split_half",
     "strongest_head",
     "style_table",
     "token_ablation",

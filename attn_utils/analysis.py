@@ -1,8 +1,11 @@
 """Numbers about attention: entropy, where weight goes, rollout, statistics per head.
 
-Follows Clark et al. 2019 ("What Does BERT Look At?") for the share of
-attention on [CLS], [SEP], punctuation and neighbouring tokens, and Abnar &
-Zuidema 2020 ("Quantifying Attention Flow in Transformers") for rollout.
+Follows Clark et al. 2019 ("What Does BERT Look At? An Analysis of BERT's
+Attention") for the per-head statistics, as their released code computes them
+(clarkkev/attention-analysis, ``General_Analysis.ipynb``, the cells "Computing
+Average Attention to Particular Tokens/Positions" and "Computing Attention Head
+Entropies"), and Abnar & Zuidema 2020 ("Quantifying Attention Flow in
+Transformers") for rollout.
 """
 from __future__ import annotations
 
@@ -27,30 +30,55 @@ __all__ = [
     "norm_attention",
     "strongest_head",
     "token_ablation",
+    "CLARK_PUNCT",
+    "CLARK_SMOOTHING",
     "METRICS",
 ]
 
-#: Columns of :func:`head_metrics` and :func:`head_stats`.
-METRICS = ("entropy", "cls", "sep", "punct", "prev", "next")
+#: Columns of :func:`head_metrics` and :func:`head_stats`: Clark et al.'s six, then our broader punctuation share.
+METRICS = ("entropy", "cls", "sep", "punct", "prev", "next", "punct_all")
+
+#: The tokens Clark et al.'s code counts as punctuation (``token == "." or token == ","``).
+CLARK_PUNCT = frozenset({".", ","})
+
+#: Clark et al.'s smoothing before the entropy: ``(1 - eps) * a + eps / n`` with eps = 1e-4.
+CLARK_SMOOTHING = 1e-4
 
 
-def _rows_entropy(w: np.ndarray) -> np.ndarray:
-    """Entropy (nats) of each row along the last axis; 0 log 0 counts as 0."""
+def _rows_entropy(w: np.ndarray, smoothing: float = 0.0) -> np.ndarray:
+    """Entropy (nats) of each row along the last axis, after ``(1 - s) * w + s / n``; 0 log 0 counts as 0."""
     w = np.asarray(w, dtype=np.float64)
+    if smoothing:
+        w = (1.0 - smoothing) * w + smoothing / w.shape[-1]
     logs = np.log(np.where(w > 0, w, 1.0))
     return -(w * logs).sum(-1)
 
 
-def entropy(att: Attention) -> np.ndarray:
+def entropy(att: Attention, smoothing: float = 0.0) -> np.ndarray:
     """Mean row entropy of every head, in nats.
 
     A row spread evenly over n keys has entropy ln n (broad head); a row on
     one key has 0 (focused head).
 
+    By default this is the plain entropy of each row. Clark et al. 2019
+    (``General_Analysis.ipynb``, "Computing Attention Head Entropies") first
+    smooth every row to ``a' = (1 - eps) a + eps / n`` with eps = 1e-4 to avoid
+    log 0; pass ``smoothing=CLARK_SMOOTHING`` for their number (the
+    ``entropy`` column of :func:`head_metrics` does). The two differ by
+    ``0 <= H(a') - H(a) <= eps ln n + h(eps)``, ``h(eps) = -eps ln eps - (1-eps) ln(1-eps)``
+    (concavity of H plus the mixing bound); for eps = 1e-4 and n <= 512 that
+    is below 1.7e-3 nats.
+
+    Args:
+        att: one text's attention.
+        smoothing: eps in ``(1 - eps) a + eps / n``; 0 for the plain entropy.
+
     Returns:
         array ``[layer, head]``: the mean over query rows.
     """
-    return _rows_entropy(att.weights).mean(-1)
+    if not 0.0 <= smoothing < 1.0:
+        raise AttentionError(f"smoothing must be in [0, 1), e.g. 0 or CLARK_SMOOTHING = 1e-4; got {smoothing!r}")
+    return _rows_entropy(att.weights, smoothing).mean(-1)
 
 
 def rollout(att: Attention, residual: float = 0.5, all_layers: bool = False) -> np.ndarray:
@@ -83,19 +111,34 @@ def rollout(att: Attention, residual: float = 0.5, all_layers: bool = False) -> 
 
 
 def is_punctuation(token: str) -> bool:
-    """True for tokens made only of punctuation characters (".", ",", "##.", "「", "。")."""
+    """True for tokens made only of punctuation characters (".", ",", "##.", "「", "。").
+
+    This is the broad test behind the ``punct_all`` column; Clark et al.'s
+    ``punct`` counts only :data:`CLARK_PUNCT`.
+    """
     core = token[2:] if token.startswith("##") else token
     core = core.lstrip("Ġ▁")
     return bool(core) and all(unicodedata.category(c).startswith("P") for c in core)
 
 
 def head_metrics(att: Attention, cls_token: str = "[CLS]", sep_token: str = "[SEP]") -> pd.DataFrame:
-    """Per-head numbers for one text, each a mean over query rows.
+    """Per-head statistics of one text, as Clark et al. 2019 define them.
+
+    Definitions follow clarkkev/attention-analysis, ``General_Analysis.ipynb``
+    (Sections 3.1-3.3 of "What Does BERT Look At?"). For a text of n tokens and
+    one head's ``[query, key]`` matrix ``a``:
 
     Columns:
-        entropy: mean row entropy (nats).
-        cls / sep / punct: summed weight on [CLS] / [SEP] / punctuation tokens.
-        prev / next: weight on the token just before / after (queries that have one).
+        entropy: mean over the n rows of the row entropy (nats) after Clark's
+            smoothing ``0.9999 a + 1e-4 / n`` (see :func:`entropy` for the bound
+            on the difference from the plain entropy).
+        cls / sep: ``sum(a[:, j] for j at [CLS] / [SEP]) / n``.
+        punct: the same for the tokens "." and "," only (:data:`CLARK_PUNCT`), as in Clark's code.
+        prev / next (Clark's "left" / "right"): ``sum_i a[i, i-1] / n`` and
+            ``sum_i a[i, i+1] / n``: averaged over all n rows, the first
+            (last) row, which has no previous (next) token, counting 0.
+        punct_all: not in Clark: the share on every token made only of
+            punctuation (:func:`is_punctuation`: also ``! ? ; : ( ) " '``, 「」、。 ...).
 
     Returns:
         DataFrame indexed by ``(layer, head)`` with the columns in :data:`METRICS`.
@@ -107,7 +150,8 @@ def head_metrics(att: Attention, cls_token: str = "[CLS]", sep_token: str = "[SE
     types = {
         "cls": torch.tensor([[t == cls_token for t in att.tokens]]),
         "sep": torch.tensor([[t == sep_token for t in att.tokens]]),
-        "punct": torch.tensor([[is_punctuation(t) for t in att.tokens]]),
+        "punct": torch.tensor([[t in CLARK_PUNCT for t in att.tokens]]),
+        "punct_all": torch.tensor([[is_punctuation(t) for t in att.tokens]]),
     }
     return _metrics_frame(_batch_metrics(weights, mask, types), texts=1)
 
@@ -122,7 +166,7 @@ def _metrics_frame(totals: dict[str, Any], texts: int) -> pd.DataFrame:
 
 
 def _batch_metrics(weights: Any, mask: Any, type_masks: dict[str, Any]) -> dict[str, Any]:
-    """Per-text metrics for a padded batch, summed over the texts.
+    """Per-text Clark statistics for a padded batch, summed over the texts.
 
     Args:
         weights: torch tensor ``[layer, batch, head, query, key]``, zero on padded keys.
@@ -130,42 +174,55 @@ def _batch_metrics(weights: Any, mask: Any, type_masks: dict[str, Any]) -> dict[
         type_masks: name -> bool ``[batch, seq]`` for the key types.
 
     Returns:
-        name -> tensor ``[layer, head]``: the sum over texts of each text's mean over its rows.
+        name -> tensor ``[layer, head]``: the sum over texts of each text's
+        statistic; every one is a sum over the text's n real rows divided by n.
     """
     import torch
 
     w = weights.double()
     m = mask.double()  # [B, T]
-    n = m.sum(-1)  # [B]
+    n = m.sum(-1)  # [B]: real tokens per text
     row = m[None, :, None, :]  # [1, B, 1, T] over query rows
 
-    def over_rows(per_row: "torch.Tensor", valid: "torch.Tensor", count: "torch.Tensor") -> "torch.Tensor":
-        safe = torch.where(count > 0, count, torch.ones_like(count))
-        per_text = (per_row * valid).sum(-1) / safe[None, :, None]  # [L, B, H]
+    def per_text_mean(per_row: "torch.Tensor", valid: "torch.Tensor") -> "torch.Tensor":
+        per_text = (per_row * valid).sum(-1) / n[None, :, None]  # [L, B, H]
         return per_text.sum(1)  # [L, H]
 
-    out = {"entropy": over_rows(torch.special.entr(w).sum(-1), row, n)}
-    for name, keys in type_masks.items():
-        out[name] = over_rows((w * keys.double()[None, :, None, None, :]).sum(-1), row, n)
-    pair = m[:, 1:] * m[:, :-1]  # both tokens real
-    pairs = pair.sum(-1)
+    keys = m[None, :, None, None, :]  # [1, B, 1, 1, T] over keys
+    smoothed = ((1.0 - CLARK_SMOOTHING) * w + CLARK_SMOOTHING / n[None, :, None, None, None]) * keys
+    out = {"entropy": per_text_mean(torch.special.entr(smoothed).sum(-1), row)}
+    for name, kind in type_masks.items():
+        out[name] = per_text_mean((w * kind.double()[None, :, None, None, :]).sum(-1), row)
+    pair = (m[:, 1:] * m[:, :-1])[None, :, None, :]  # rows i >= 1 (prev) / i <= n-2 (next) of real tokens
     prev = torch.diagonal(w, offset=-1, dim1=-2, dim2=-1)  # [L, B, H, T-1]: w[i, i-1]
     nxt = torch.diagonal(w, offset=1, dim1=-2, dim2=-1)  # w[i, i+1]
-    out["prev"] = over_rows(prev, pair[None, :, None, :], pairs)
-    out["next"] = over_rows(nxt, pair[None, :, None, :], pairs)
+    out["prev"] = per_text_mean(prev, pair)  # Clark's "left": divided by n, not by the n-1 rows that have one
+    out["next"] = per_text_mean(nxt, pair)  # Clark's "right"
     return out
 
 
-def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bool = True) -> pd.DataFrame:
+def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None) -> pd.DataFrame:
     """:func:`head_metrics` averaged over many texts, streamed in batches.
+
+    Each text is one document in Clark et al.'s sense (their
+    ``General_Analysis.ipynb`` divides every per-document value by the number
+    of documents), so this agrees with their code on the statistics they share
+    (entropy, cls, sep, punct, prev = "left", next = "right").
 
     Texts are sorted by length so batches carry little padding; each batch's
     attention is reduced to ``[layer, head]`` sums and dropped, so memory does
     not grow with the number of texts.
 
+    Args:
+        lm: a loaded model.
+        texts: the documents.
+        batch_size: texts per forward pass.
+        progress: a progress bar; None shows a text bar only in a terminal (see
+            :func:`attn_utils.extract.extract`).
+
     Returns:
-        DataFrame indexed by ``(layer, head)`` with columns entropy, cls, sep,
-        punct, prev, next (each the mean over texts of the per-text value).
+        DataFrame indexed by ``(layer, head)`` with the columns in :data:`METRICS`
+        (each the mean over texts of the per-text value).
     """
     texts, _ = _check_texts(list(texts) if not isinstance(texts, str) else texts)
     _check_batch_size(batch_size)
@@ -175,7 +232,7 @@ def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bo
         ids = tok(texts[start : start + 512], truncation=True)["input_ids"]
         lengths[start : start + len(ids)] = [len(x) for x in ids]
     order = np.argsort(lengths, kind="stable")
-    punct_ids: dict[int, bool] = {}
+    punct_ids: dict[int, tuple[bool, bool]] = {}  # id -> (Clark's "." / ",", any punctuation)
     totals: dict[str, Any] = {}
     import torch
 
@@ -184,12 +241,14 @@ def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bo
         enc, weights = run_model(lm, chunk)
         ids = enc["input_ids"]
         for i in set(ids.flatten().tolist()) - punct_ids.keys():
-            punct_ids[i] = is_punctuation(tok.convert_ids_to_tokens(i))
+            token = tok.convert_ids_to_tokens(i)
+            punct_ids[i] = (token in CLARK_PUNCT, is_punctuation(token))
         mask = enc["attention_mask"].bool()
         types = {
             "cls": (ids == tok.cls_token_id) & mask,
             "sep": (ids == tok.sep_token_id) & mask,
-            "punct": torch.tensor([[punct_ids[i] for i in row] for row in ids.tolist()]) & mask,
+            "punct": torch.tensor([[punct_ids[i][0] for i in row] for row in ids.tolist()]) & mask,
+            "punct_all": torch.tensor([[punct_ids[i][1] for i in row] for row in ids.tolist()]) & mask,
         }
         for name, value in _batch_metrics(weights, mask, types).items():
             totals[name] = totals.get(name, 0) + value
@@ -200,8 +259,14 @@ def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bo
 def positional_heads(stats: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
     """Heads that put more than ``threshold`` of their weight on the previous or the next token.
 
+    Clark et al. 2019, Section 3.1: heads with over 50% of their attention on
+    the previous (next) token, measured with their "left" / "right" averages
+    (``General_Analysis.ipynb``), i.e. the ``prev`` / ``next`` columns here,
+    which divide by all n rows.
+
     Args:
         stats: the output of :func:`head_stats` or :func:`head_metrics`.
+        threshold: the share that makes a head positional (Clark: 0.5).
 
     Returns:
         the matching rows, with a column ``looks_at`` ("previous" / "next").

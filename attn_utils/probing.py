@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from . import data
-from .extract import AttentionError, extract
+from .errors import AttentionError, AttentionIndexError
+from .extract import extract
 
 __all__ = ["load_probe_set", "probe_heads", "probe_baseline", "RELATIONS"]
 
@@ -39,7 +40,7 @@ def _check(examples: Sequence[dict]) -> None:
         n = len(ex["text"].split())
         bad = [f for f in ("subj", "verb", "obj") if not 0 <= ex[f] < n]
         if bad:
-            raise AttentionError(f"example {i}: {bad} out of range 0..{n - 1} for {ex['text']!r}")
+            raise AttentionIndexError(f"example {i}: {bad} out of range 0..{n - 1} for {ex['text']!r}")
 
 
 def probe_heads(lm: Any, examples: Sequence[dict] | None = None, batch_size: int = 32) -> pd.DataFrame:

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import AttentionTypeError
+
 __all__ = ["softmax", "scaled_dot_product", "recompute_attention", "encoder_layers", "project_heads"]
 
 
@@ -49,7 +51,7 @@ def encoder_layers(model: Any) -> list[Any]:
     base = getattr(model, "base_model", model)
     layers = getattr(getattr(base, "encoder", None), "layer", None)
     if layers is None or not hasattr(layers[0].attention, "self"):
-        raise TypeError(
+        raise AttentionTypeError(
             f"this computation knows BERT-style encoders (BERT, RoBERTa, MiniLM); "
             f"{type(model).__name__} has no encoder.layer[i].attention.self"
         )

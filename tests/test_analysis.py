@@ -60,13 +60,89 @@ def test_head_metrics_on_a_hand_matrix():
         prev[i, i - 1] = 1
     m = au.head_metrics(made(prev[None, None]))
     row = m.loc[(0, 0)]
-    assert row["prev"] == pytest.approx(1.0)
+    assert row["prev"] == pytest.approx((n - 1) / n)  # Clark: the [CLS] row has no previous token and counts 0
     assert row["next"] == pytest.approx(0.0)
     assert row["cls"] == pytest.approx(2 / n)  # [CLS] row and "the" row point at [CLS]
     assert row["sep"] == pytest.approx(0.0)
     assert row["punct"] == pytest.approx(1 / n)  # the [SEP] row points at "."
-    assert row["entropy"] == pytest.approx(0.0)
     assert list(au.positional_heads(m)["looks_at"]) == ["previous"]
+
+
+# --- Clark et al. 2019, one statistic at a time (clarkkev/attention-analysis, General_Analysis.ipynb) ---
+
+CLARK_TOKENS = ["[CLS]", "wait", "!", "the", "dog", ",", "ran", ".", "[SEP]"]  # n = 9
+
+
+def one_head(a, tokens=CLARK_TOKENS):
+    return au.head_metrics(made(np.asarray(a)[None, None], tokens)).loc[(0, 0)]
+
+
+def test_clark_cls_and_sep_are_column_sums_over_n():
+    n = len(CLARK_TOKENS)
+    a = np.full((n, n), 1 / n)
+    a[2] = 0
+    a[2, 0] = 1.0  # the "!" row looks only at [CLS]
+    a[5] = 0
+    a[5, -1] = 1.0  # the "," row looks only at [SEP]
+    row = one_head(a)
+    assert row["cls"] == pytest.approx((1 + (n - 2) / n) / n)
+    assert row["sep"] == pytest.approx((1 + (n - 2) / n) / n)
+
+
+def test_clark_punct_counts_only_period_and_comma():
+    n = len(CLARK_TOKENS)
+    a = np.zeros((n, n))
+    a[:, 2] = 0.5  # "!"
+    a[:, 5] = 0.25  # ","
+    a[:, 7] = 0.25  # "."
+    row = one_head(a)
+    assert row["punct"] == pytest.approx(0.5)  # Clark: "." and "," only
+    assert row["punct_all"] == pytest.approx(1.0)  # every all-punctuation token
+
+
+def test_clark_prev_and_next_divide_by_all_n_rows():
+    n = len(CLARK_TOKENS)
+    nxt = np.eye(n, k=1)
+    nxt[-1, -1] = 1.0  # the last row has no next token: it counts 0
+    row = one_head(nxt)
+    assert row["next"] == pytest.approx((n - 1) / n)
+    assert row["prev"] == pytest.approx(0.0)
+    half = 0.5 * np.eye(n, k=-1) + 0.5 * np.eye(n)
+    half[0, 0] = 1.0
+    assert one_head(half)["prev"] == pytest.approx(0.5 * (n - 1) / n)
+
+
+def test_clark_entropy_smooths_each_row_first():
+    n = len(CLARK_TOKENS)
+    a = np.eye(n)  # one-hot rows: plain entropy 0
+    eps = au.analysis.CLARK_SMOOTHING
+    p_top, p_rest = (1 - eps) + eps / n, eps / n
+    expected = -(p_top * np.log(p_top) + (n - 1) * p_rest * np.log(p_rest))
+    assert one_head(a)["entropy"] == pytest.approx(expected, rel=1e-9)
+    assert au.entropy(made(a[None, None], CLARK_TOKENS))[0, 0] == pytest.approx(0.0, abs=1e-12)
+    assert au.entropy(made(a[None, None], CLARK_TOKENS), smoothing=eps)[0, 0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_entropy_smoothing_difference_stays_within_the_stated_bound():
+    rng = np.random.default_rng(3)
+    eps = au.analysis.CLARK_SMOOTHING
+    for n in (2, 9, 64):
+        w = rng.dirichlet(np.full(n, 0.05), size=(2, 3, n))  # peaked rows, some nearly one-hot
+        att = made(w, [f"t{i}" for i in range(n)])
+        gap = au.entropy(att, smoothing=eps) - au.entropy(att)
+        bound = eps * np.log(n) - eps * np.log(eps) - (1 - eps) * np.log1p(-eps)
+        assert (gap >= -1e-12).all() and (gap <= bound).all()
+
+
+def test_positional_heads_uses_clark_denominator():
+    # 0.55 of every row that has a previous token: 0.55 over n-1 rows, but Clark's mean over all n rows is below 0.5
+    n = len(CLARK_TOKENS)
+    a = 0.55 * np.eye(n, k=-1) + 0.45 * np.eye(n)
+    a[0, 0] = 1.0
+    m = au.head_metrics(made(a[None, None], CLARK_TOKENS))
+    assert m.loc[(0, 0), "prev"] == pytest.approx(0.55 * (n - 1) / n)
+    assert len(au.positional_heads(m)) == 0
+    assert len(au.positional_heads(m, threshold=0.4)) == 1
 
 
 def test_punctuation_detection():

@@ -131,3 +131,64 @@ def test_fallback_warning_is_not_an_error_under_default_filters(monkeypatch):
         warnings.simplefilter("default")
         au.load_model("bert-base-uncased")
     assert any(issubclass(w.category, au.FallbackWarning) for w in caught)
+
+
+# --- each package error is also the builtin a Python user would catch (README, "Bad input") -------
+
+@pytest.fixture(scope="module")
+def seed(minilm):
+    return au.extract(minilm, SEED_TEXT)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lm, att: au.extract(lm, 42),
+    lambda lm, att: au.extract(lm, ["fine", 3]),
+    lambda lm, att: att.frame(layer=1.5),
+    lambda lm, att: att.frame(head="0"),
+    lambda lm, att: att.query(2.0),
+    lambda lm, att: au.extract(lm, [SEED_TEXT], batch_size="8"),
+    lambda lm, att: au.load_model(3),
+], ids=["text-int", "text-list-item", "layer-float", "head-str", "token-float", "batch-size-str", "model-int"])
+def test_wrong_type_is_a_type_error(minilm, seed, call):
+    with pytest.raises(TypeError) as err:
+        call(minilm, seed)
+    assert isinstance(err.value, au.AttentionError)  # existing `except AttentionError` still catches it
+
+
+@pytest.mark.parametrize("call,valid", [
+    (lambda att: att.frame(layer=40), "0..5"),
+    (lambda att: att.frame(layer=0, head=12), "0..11"),
+    (lambda att: att.query(7), "0..6"),
+    (lambda att: att.pair("chased", -8), "0..6"),
+], ids=["layer", "head", "position", "negative-position"])
+def test_out_of_range_is_an_index_error(seed, call, valid):
+    with pytest.raises(IndexError) as err:
+        call(seed)
+    assert isinstance(err.value, au.AttentionError) and valid in str(err.value)
+
+
+@pytest.mark.parametrize("token,says", [("mouse", "not one of the tokens"), ("the", "occurs 2 times")])
+def test_absent_or_ambiguous_token_is_a_key_error_that_reads_well(seed, token, says):
+    with pytest.raises(KeyError) as err:
+        seed.query(token)
+    assert isinstance(err.value, au.AttentionError)
+    msg = str(err.value)
+    # a plain KeyError would print repr(message): quotes around it and \\n escapes inside
+    assert msg == err.value.args[0] and msg.startswith(repr(token)) and says in msg
+
+
+@pytest.mark.parametrize("text", ["", "  \n", [SEED_TEXT, " "], []])
+def test_empty_text_is_a_value_error(minilm, text):
+    with pytest.raises(ValueError, match="empty") as err:
+        au.extract(minilm, text)
+    assert isinstance(err.value, au.EmptyTextError)
+    assert not isinstance(err.value, (TypeError, KeyError, IndexError))
+
+
+def test_unavailable_model_is_an_os_error_as_in_transformers(tmp_path):
+    for name in ("no-such-org/no-such-model", str(tmp_path), str(tmp_path / "missing")):
+        with pytest.raises(OSError) as err:
+            au.load_model(name, offline=True)
+        assert isinstance(err.value, au.ModelNotAvailableError)
+        assert not isinstance(err.value, au.AttentionError)  # not a bad *input*: the model is missing here
+

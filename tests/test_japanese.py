@@ -1,4 +1,4 @@
-"""Japanese: the offline stand-in's tokens, its shape and labels, fonts, and clear errors."""
+"""Japanese: the offline fallback, the untrained control, fonts, and clear errors."""
 import importlib.util
 import warnings
 
@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import attn_utils as au
-from attn_utils import japanese
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("fugashi") is None, reason="needs fugashi (pip install fugashi unidic-lite)")
 
@@ -18,79 +17,28 @@ V3_TOKENS = {
 }
 
 
-@pytest.fixture(scope="module")
-def standin(monkeypatch_module):
-    monkeypatch_module.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.warns(au.FallbackWarning, match="RANDOM"):
-        return au.load_model("tohoku-nlp/bert-base-japanese-v3")
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
-
-
-def test_standin_is_labelled_and_has_v3_shape(standin):
-    from transformers import BertJapaneseTokenizer, BertModel
-
-    assert standin.source == "stand-in" and not standin.meaningful
-    assert "RANDOM" in standin.caption
-    assert isinstance(standin.tokenizer, BertJapaneseTokenizer)
-    assert standin.tokenizer.word_tokenizer_type == "mecab" and standin.tokenizer.subword_tokenizer_type == "wordpiece"
-    assert isinstance(standin.model, BertModel)
-    cfg = standin.model.config
-    assert (cfg.num_hidden_layers, cfg.num_attention_heads, cfg.hidden_size, cfg.vocab_size) == (12, 12, 768, 32768)
-    assert cfg._attn_implementation == "eager" and not standin.model.training
+def test_fallback_warning_points_at_the_callers_line(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        au.load_model("tohoku-nlp/bert-base-japanese-v3")  # the line the warning must name
+    ours = [w for w in caught if issubclass(w.category, au.FallbackWarning)]
+    assert len(ours) == 1, [str(w.message) for w in ours]
+    assert ours[0].filename == __file__
+    assert "the line the warning must name" in open(__file__, encoding="utf-8").read().splitlines()[ours[0].lineno - 1]
 
 
 @pytest.mark.parametrize("text", list(V3_TOKENS))
-def test_standin_tokens_equal_v3(standin, text):
-    att = au.extract(standin, text)
+def test_untrained_v3_has_v3_tokens_and_shape_and_says_random(text):
+    lm = au.load_model("tohoku-nlp/bert-base-japanese-v3", untrained=True)
+    assert lm.source == "untrained" and "RANDOM" in lm.caption and not lm.meaningful
+    cfg = lm.model.config
+    assert (cfg.num_hidden_layers, cfg.num_attention_heads, cfg.hidden_size, cfg.vocab_size) == (12, 12, 768, 32768)
+    assert cfg._attn_implementation == "eager" and not lm.model.training
+    att = au.extract(lm, text)
     assert att.tokens == V3_TOKENS[text]
     assert "RANDOM" in att.caption
     np.testing.assert_allclose(att.weights.sum(-1), 1.0, atol=1e-5)
-
-
-@pytest.mark.parametrize("text", [
-    "吾輩は猫である。名前はまだ無い。",
-    "昨日、東京の公園で子供たちがボールを蹴って遊んでいた。",
-    "ｶﾀｶﾅもＡＢＣも、鬱蒼とした森の中では読みにくい。",
-    "機械学習のモデルは、注意の重みを計算する。",
-])
-def test_other_japanese_has_no_unk(standin, text):
-    tokens = standin.tokenizer.tokenize(text)
-    assert "[UNK]" not in tokens, tokens
-
-
-def test_split_word_is_rejoined_at_word_level(standin):
-    att = au.extract(standin, "昨日、犬が猫を追いかけた。")
-    assert att.tokens[1:3] == ["昨", "##日"]
-    words = att.to_words()
-    assert words.tokens[1] == "昨日"
-    np.testing.assert_allclose(words.weights.sum(-1), 1.0, atol=1e-5)
-
-
-def test_standin_is_deterministic():
-    a, b = japanese.standin_model(), japanese.standin_model()
-    for (n, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
-        assert torch_equal(p, q), n
-
-
-def torch_equal(p, q):
-    import torch
-
-    return torch.equal(p, q)
-
-
-def test_vocab_has_v3_size_and_both_piece_forms():
-    vocab = japanese.build_vocab()
-    assert len(vocab) == 32768 and len(set(vocab)) == len(vocab)
-    assert vocab[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    for ch in "犬猫追日昨あア":
-        assert ch in vocab and "##" + ch in vocab
-    assert "昨日" not in vocab  # so that it splits, as in v3
 
 
 def test_missing_fugashi_names_the_pip_command(monkeypatch):

@@ -113,7 +113,7 @@ def test_directory_without_config_fails_clearly(tmp_path):
         au.load_model(str(tmp_path / "missing"))
 
 
-@pytest.mark.parametrize("bad", ["", None, 3])
-def test_bad_name(bad):
-    with pytest.raises(au.ModelNotAvailableError, match="bert-base-uncased"):
+@pytest.mark.parametrize("bad,error", [("", au.ModelNotAvailableError), (None, TypeError), (3, TypeError)])
+def test_bad_name_names_the_offline_choices(bad, error):
+    with pytest.raises(error, match="bert-base-uncased"):
         au.load_model(bad)

@@ -46,8 +46,9 @@ def test_recompute_without_scaling_does_not_match(minilm):
 
 def test_recompute_rejects_non_bert(tiny_model):
     if tiny_model.name == "tiny-distilbert":
-        with pytest.raises(TypeError, match="BERT-style"):
+        with pytest.raises(TypeError, match="BERT-style") as err:  # checked before the model runs
             au.recompute_attention(tiny_model, SEED_TEXT)
+        assert isinstance(err.value, au.AttentionError)
     else:
         mine, theirs = au.recompute_attention(tiny_model, SEED_TEXT)
         np.testing.assert_allclose(mine, theirs, atol=1e-5)

@@ -1,4 +1,5 @@
-"""Text files shipped with the package (all CC0): the English corpus, the probing set, the Japanese word list."""
+"""Files shipped with the package: the English corpus and the probing set (CC0), and
+bert-base-japanese-v3/ (v3's unchanged tokenizer files, Apache-2.0; see its NOTICE)."""
 from importlib import resources
 
 

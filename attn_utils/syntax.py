@@ -1,0 +1,586 @@
+"""Syntax heads on gold treebanks: Clark et al. 2019, §4.2 and Table 1.
+
+Every attention head is read as a zero-parameter dependency parser: each word
+predicts as its syntactic head the *other* word it attends to most. The
+definitions follow the authors' own code, ``Syntax_Analysis.ipynb`` and
+``bpe_utils.py`` in https://github.com/clarkkev/attention-analysis:
+
+- word-level maps: sum over a word's key pieces, mean over its query pieces
+  (``get_word_word_attention(..., mode="mean")``; the paper states "mean",
+  the released ``make_attn_word_level`` calls the default ``mode="first"``;
+  we follow the paper);
+- ``attn_head_predictor``: zero the diagonal (attention to itself), drop the
+  [CLS] and [SEP] rows and columns, argmax over the remaining words;
+  ``mode="normal"`` is "dep->head", ``mode="transpose"`` is "head->dep"
+  (each word predicts the word that attends to it most);
+- ``offset_predictor``: the word at a fixed offset -3..+2 from the dependent,
+  clipped to the sentence (``max(0, min(i + offset + 1, n))``);
+- ``evaluate_predictor``: one hit or miss per word, counted under its
+  relation and under "all" (every word, root and punct included); the
+  possessive special case (``poss`` followed by ``'s``: take the prediction
+  of ``'s``) is applied to UD's ``nmod:poss``;
+- the table: skip ``root`` and ``punct`` and relations seen fewer than 100 times.
+
+Differences, each for a stated reason: UD relation subtypes (``nsubj:outer``)
+count under the subtype and under the base relation; the best head is picked
+on one half of the sentences and reported on the other (see
+:func:`syntax_table`); the model reads the sentence's original text and UD
+words are aligned to tokens by character spans (see :func:`align_words`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .extract import AttentionError, _batches, _check_batch_size, run_model
+
+__all__ = [
+    "Sentence",
+    "TREEBANKS",
+    "DIRECTIONS",
+    "OFFSETS",
+    "load_treebank",
+    "align_words",
+    "head_predictions",
+    "syntax_heads",
+    "syntax_baseline",
+    "syntax_table",
+    "split_halves",
+    "binomial_interval",
+]
+
+#: Shipped treebank subsets (CC BY-SA 4.0, see attn_utils/data/ud/README.md).
+TREEBANKS = {"en_ewt": "en_ewt-ud-dev-subset.conllu", "ja_gsd": "ja_gsd-ud-dev-subset.conllu"}
+#: "dep->head": the normal map (each word looks for its head); "head->dep": the transposed map.
+DIRECTIONS = ("dep->head", "head->dep")
+#: The fixed offsets of the baseline, as ``range(-3, 3)`` in Clark et al.'s notebook.
+OFFSETS = tuple(range(-3, 3))
+#: Relations the table leaves out, as in the paper.
+SKIPPED = ("root", "punct")
+POSSESSIVE_MARKERS = ("'s", "'", "s'", "’s", "’")
+
+
+@dataclass
+class Sentence:
+    """One gold-annotated sentence.
+
+    Attributes:
+        words: the syntactic words (multiword-token lines and empty nodes left out).
+        heads: for each word its head, 1-based; 0 = root.
+        relations: the dependency relation of each word to its head (``"nsubj:outer"``).
+        text: the sentence as written (``# text =``); the model reads this.
+        spans: each word's ``(start, end)`` character span in ``text``.
+        sent_id: the treebank's ``# sent_id``.
+    """
+
+    words: list[str]
+    heads: list[int]
+    relations: list[str]
+    text: str
+    spans: list[tuple[int, int]]
+    sent_id: str = ""
+    upos: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __repr__(self) -> str:
+        return f"Sentence({len(self.words)} words: {self.text[:60]!r})"
+
+
+def _word_spans(text: str, forms: list[str], token_ranges: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """Character spans of the words in ``text``, found by searching forward.
+
+    Args:
+        forms: the word forms, in order.
+        token_ranges: the surface tokens as ``(first word, last word, form)``
+            (a multiword token ``3-4 don't`` covers words 2..3, 0-based).
+
+    A multiword token is found as a whole; its words get consecutive pieces of
+    it when their forms spell it out (``do`` + ``n't``), otherwise each gets the
+    whole token's span (they then share every piece; see :func:`align_words`).
+    """
+    spans: list[tuple[int, int]] = [(0, 0)] * len(forms)
+    pos = 0
+    for first, last, form in token_ranges:
+        start = text.find(form, pos)
+        if start < 0:  # normalised differently from the text: the next non-space character
+            start = pos + len(text[pos:]) - len(text[pos:].lstrip())
+        end = min(len(text), start + len(form))
+        members = list(range(first, last + 1))
+        if len(members) == 1:
+            spans[first] = (start, end)
+        elif "".join(forms[i] for i in members).lower() == text[start:end].lower():
+            cut = start
+            for i in members:
+                spans[i] = (cut, cut + len(forms[i]))
+                cut += len(forms[i])
+        else:
+            for i in members:
+                spans[i] = (start, end)
+        pos = end
+    return spans
+
+
+def _parse(path: Path | Any) -> list[Sentence]:
+    import conllu
+
+    text = path.read_text(encoding="utf-8")
+    sentences = []
+    for tl in conllu.parse(text):
+        words, heads, rels, upos, ranges = [], [], [], [], []
+        index: dict[int, int] = {}
+        covered: set[int] = set()
+        for tok in tl:
+            tid = tok["id"]
+            if isinstance(tid, tuple) and len(tid) == 3 and tid[1] == "-":  # multiword token 3-4
+                ranges.append((tid[0], tid[2], tok["form"]))
+                covered.update(range(tid[0], tid[2] + 1))
+            elif isinstance(tid, int):
+                index[tid] = len(words)
+                words.append(tok["form"])
+                heads.append(int(tok["head"]))
+                rels.append(tok["deprel"])
+                upos.append(tok["upos"])
+                if tid not in covered:
+                    ranges.append((tid, tid, tok["form"]))
+            # empty nodes (5.1) are not words
+        ranges = sorted((index[a], index[b], form) for a, b, form in ranges)
+        sent_text = tl.metadata.get("text") or " ".join(words)
+        sentences.append(
+            Sentence(words, heads, rels, sent_text, _word_spans(sent_text, words, ranges),
+                     tl.metadata.get("sent_id", ""), upos)
+        )
+    return sentences
+
+
+def load_treebank(name_or_path: str | Path = "en_ewt") -> list[Sentence]:
+    """Gold dependency trees, one :class:`Sentence` each.
+
+    Args:
+        name_or_path: ``"en_ewt"`` (600 sentences of UD_English-EWT dev),
+            ``"ja_gsd"`` (364 sentences of UD_Japanese-GSD dev), or the path
+            of any ``.conllu`` file. Multiword-token lines (``3-4``) and empty
+            nodes (``5.1``) are not words.
+
+    Returns:
+        list of :class:`Sentence`, in file order.
+
+    Raises:
+        FileNotFoundError: an unknown name or a missing file; the message names the valid choices.
+    """
+    if not isinstance(name_or_path, (str, Path)):
+        raise TypeError(f"load_treebank() takes a name ({', '.join(TREEBANKS)}) or a .conllu path, "
+                        f"got {type(name_or_path).__name__}")
+    key = str(name_or_path)
+    if key in TREEBANKS:
+        return _parse(resources.files("attn_utils.data").joinpath("ud", TREEBANKS[key]))
+    path = Path(key).expanduser()
+    if path.suffix == ".conllu" and path.is_file():
+        return _parse(path)
+    raise FileNotFoundError(
+        f"No treebank {key!r}: use one of {', '.join(repr(k) for k in TREEBANKS)} "
+        "or the path of an existing .conllu file."
+    )
+
+
+# --- alignment ---------------------------------------------------------------------------------
+
+def align_words(token_spans: Sequence[tuple[int, int] | None], word_spans: Sequence[tuple[int, int]]) -> list[int | None]:
+    """Which word each token belongs to, by character spans.
+
+    Rule: a token belongs to the word it overlaps most (the first on a tie).
+    A token that overlaps no word (a bare SentencePiece ``▁``) joins the next
+    word (the previous one at the end). Special tokens (span ``None``) belong
+    to no word. Where a token crosses a word boundary (the word and the pieces
+    do not nest, e.g. one piece for two unidic short units), the word that gets
+    no token at all has no attention of its own: it is never predicted and its
+    own prediction counts as a miss (see :func:`alignment_report`).
+
+    Args:
+        token_spans: per token ``(start, end)`` in the text, or ``None`` for special tokens.
+        word_spans: per word ``(start, end)``.
+
+    Returns:
+        per token the 0-based word index, or ``None``.
+    """
+    starts = np.array([s for s, _ in word_spans], dtype=np.int64)
+    ends = np.array([e for _, e in word_spans], dtype=np.int64)
+    out: list[int | None] = []
+    pending: list[int] = []
+    for t, span in enumerate(token_spans):
+        if span is None:
+            out.append(None)
+            continue
+        s, e = span
+        overlap = np.minimum(ends, e) - np.maximum(starts, s)
+        if len(overlap) and overlap.max() > 0:
+            w = int(overlap.argmax())
+            out.append(w)
+            for p in pending:
+                out[p] = w
+            pending = []
+        else:
+            out.append(None)
+            pending.append(t)
+    if pending:  # trailing unmatched tokens: the last word
+        last = next((w for w in reversed(out) if w is not None), 0)
+        for p in pending:
+            out[p] = last
+    return out
+
+
+def _nesting(token_spans: Sequence[tuple[int, int] | None], word_spans: Sequence[tuple[int, int]],
+             owner: Sequence[int | None]) -> tuple[int, int]:
+    """(words crossed by a token that also covers another word, words left without a token)."""
+    crossed = set()
+    for span, w in zip(token_spans, owner):
+        if span is None or w is None:
+            continue
+        s, e = span
+        hit = [i for i, (ws, we) in enumerate(word_spans) if min(we, e) - max(ws, s) > 0]
+        if len(hit) > 1:
+            crossed.update(hit)
+    owned = {w for w in owner if w is not None}
+    return len(crossed), len(word_spans) - len(owned)
+
+
+def _token_spans(lm: Any, texts: list[str]) -> list[list[tuple[int, int] | None]]:
+    """Character span of every token (``None`` for special tokens), from the tokenizer's offsets."""
+    tok = lm.tokenizer
+    try:
+        enc = tok(texts, return_offsets_mapping=True, return_special_tokens_mask=True, truncation=True)
+    except (NotImplementedError, ValueError, TypeError) as err:
+        raise AttentionError(
+            f"The tokenizer {type(tok).__name__} does not give character offsets, which word alignment needs "
+            f"(a 'fast' tokenizer does): {err}"
+        ) from None
+    out = []
+    for offsets, special in zip(enc["offset_mapping"], enc["special_tokens_mask"]):
+        out.append([None if sp else (int(a), int(b)) for (a, b), sp in zip(offsets, special)])
+    return out
+
+
+def alignment_report(lm: Any, sentences: Sequence[Sentence]) -> pd.Series:
+    """How well UD words and the model's tokens nest, over a treebank.
+
+    Returns:
+        Series with ``words``, ``crossed`` (words that share a token with
+        another word), ``without_token`` (words that own no token, see
+        :func:`align_words`), and the shares ``crossed_share``, ``without_token_share``.
+    """
+    spans = _token_spans(lm, [s.text for s in sentences])
+    words = crossed = without = 0
+    for sent, tspans in zip(sentences, spans):
+        owner = align_words(tspans, sent.spans)
+        c, w = _nesting(tspans, sent.spans, owner)
+        words, crossed, without = words + len(sent), crossed + c, without + w
+    return pd.Series({"words": words, "crossed": crossed, "without_token": without,
+                      "crossed_share": crossed / max(words, 1), "without_token_share": without / max(words, 1)})
+
+
+# --- predictions -------------------------------------------------------------------------------
+
+def head_predictions(word_attention: Any, direction: str = "dep->head") -> np.ndarray:
+    """Each word's predicted head under every attention head (Clark et al.'s ``attn_head_predictor``).
+
+    Args:
+        word_attention: word-level maps ``[..., n + 2, n + 2]`` of one sentence,
+            [CLS] first and [SEP] last (numpy or torch).
+        direction: ``"dep->head"`` (normal map) or ``"head->dep"`` (transposed).
+
+    Returns:
+        int array ``[..., n]``: 1-based word numbers (never 0 = root, never the word itself).
+    """
+    import torch
+
+    if direction not in DIRECTIONS:
+        raise AttentionError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+    w = word_attention if torch.is_tensor(word_attention) else torch.from_numpy(np.asarray(word_attention))
+    n = w.shape[-1] - 2
+    return _predict(w.double(), direction, torch.ones(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool))
+
+
+def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> np.ndarray:
+    """Argmax over candidate words.
+
+    Args:
+        words: word-level maps ``[..., N, N]`` ([CLS] at 0; the last row/column dropped as [SEP]).
+        valid: bool ``[..., N - 2]`` broadcastable to the candidates: real words
+            (a shorter sentence's [SEP] and padding are not).
+        unowned: bool, same shape: words without a token of their own (never predicted).
+
+    Returns:
+        int array ``[..., N - 2]``: 1-based predictions.
+    """
+    w = words.transpose(-1, -2) if direction == "head->dep" else words
+    w = w[..., 1:-1, 1:-1]  # no [CLS], no [SEP]
+    w = w.masked_fill(unowned[..., None, :], -1.0).masked_fill(~valid[..., None, :], -math.inf)
+    w = w.clone()
+    w.diagonal(dim1=-2, dim2=-1).fill_(-math.inf)  # never the word itself
+    return (w.argmax(-1) + 1).numpy()
+
+
+def _labels(relation: str) -> list[str]:
+    """The rows a word counts under: "all", its relation, and the base of a subtype."""
+    base = relation.split(":")[0]
+    return ["all", relation] + ([base] if base != relation else [])
+
+
+def _poss_source(sent: Sentence) -> list[int]:
+    """Index whose prediction scores each word: itself, or the next word for ``nmod:poss`` + ``'s``."""
+    src = list(range(len(sent)))
+    for i, rel in enumerate(sent.relations):
+        if rel == "nmod:poss" and i + 1 < len(sent) and sent.words[i + 1].lower() in POSSESSIVE_MARKERS:
+            src[i] = i + 1
+    return src
+
+
+def split_halves(sentences: Sequence[Sentence]) -> tuple[list[int], list[int]]:
+    """The fixed split: even positions select, odd positions report.
+
+    Interleaving keeps both halves spread over the file's documents.
+    """
+    idx = list(range(len(sentences)))
+    return idx[0::2], idx[1::2]
+
+
+def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, progress: bool | None = None,
+                 split: bool = False) -> pd.DataFrame:
+    """Accuracy of every attention head at pointing each word to its syntactic head.
+
+    Clark et al. 2019 §4.2 (``Syntax_Analysis.ipynb``: ``attn_head_predictor``,
+    ``evaluate_predictor``), batched and streamed like :func:`head_stats`:
+    sentences sorted by length, one forward pass per batch, each batch reduced
+    to hit counts and dropped.
+
+    Args:
+        lm: a loaded model with a fast tokenizer (character offsets).
+        sentences: from :func:`load_treebank`.
+        batch_size: sentences per forward pass.
+        progress: progress bar (default: when there are several batches).
+        split: count the two halves of :func:`split_halves` separately
+            (adds an outer index level ``half``: "select" / "report").
+
+    Returns:
+        DataFrame indexed by ``(relation, direction, layer, head)`` (layer and
+        head 0-based) with columns ``accuracy`` (0..1) and ``n`` (words scored).
+        Relation "all" is every word once; a subtype (``nsubj:outer``) also
+        counts under its base (``nsubj``).
+    """
+    import torch
+
+    sentences = list(sentences)
+    if not sentences:
+        raise AttentionError("syntax_heads() needs at least one sentence; try au.load_treebank('en_ewt')")
+    _check_batch_size(batch_size)
+    texts = [s.text for s in sentences]
+    spans = _token_spans(lm, texts)
+    order = np.argsort([len(x) for x in spans], kind="stable")
+    halves = np.zeros(len(sentences), dtype=np.int64)
+    halves[split_halves(sentences)[1]] = 1
+    labels: dict[str, int] = {}
+    rows_per_word = []
+    for s in sentences:
+        rows_per_word.append([[labels.setdefault(lab, len(labels)) for lab in _labels(r)] for r in s.relations])
+    n_halves = 2 if split else 1
+    hits = None  # [direction, layer, head, half * label]
+    totals = np.zeros(n_halves * len(labels))
+    if progress is None:
+        progress = len(sentences) > batch_size
+    for start in _batches(len(sentences), batch_size, progress, "syntax_heads"):
+        chunk = [int(i) for i in order[start : start + batch_size]]
+        enc, weights = run_model(lm, [texts[i] for i in chunk])  # [layer, batch, head, query, key]
+        T = weights.shape[-1]
+        N = max(len(sentences[i]) for i in chunk) + 2
+        merge = torch.zeros(len(chunk), T, N, dtype=torch.float64)  # token -> word unit ([CLS]=0, [SEP]=n+1)
+        gold = np.zeros((len(chunk), N - 2), dtype=np.int64)
+        source = np.zeros((len(chunk), N - 2), dtype=np.int64)
+        label_rows = np.zeros((len(chunk), N - 2, n_halves * len(labels)))
+        owned = np.zeros((len(chunk), N - 2), dtype=bool)
+        for b, i in enumerate(chunk):
+            sent, tspans = sentences[i], spans[i]
+            n = len(sent)
+            real = int(enc["attention_mask"][b].sum())
+            if real != len(tspans):
+                raise AttentionError(f"sentence {i}: {real} tokens in the batch but {len(tspans)} with offsets")
+            owner = align_words(tspans, sent.spans)
+            for t, w in enumerate(owner):
+                if w is not None:
+                    merge[b, t, w + 1] = 1.0
+                    owned[b, w] = True
+            specials = [t for t, w in enumerate(owner) if w is None]
+            merge[b, specials[0], 0] = 1.0  # [CLS] / <s>
+            for t in specials[1:]:
+                merge[b, t, n + 1] = 1.0  # [SEP] / </s>
+            gold[b, :n] = sent.heads
+            gold[b, n:] = -1
+            source[b, :n] = _poss_source(sent)
+            offset = halves[i] * len(labels) if split else 0
+            for w, rows in enumerate(rows_per_word[i]):
+                label_rows[b, w, [offset + r for r in rows]] = 1.0
+        count = merge.sum(1, keepdim=True)  # pieces per word
+        mean = merge / torch.where(count > 0, count, torch.ones_like(count))
+        # keys: sum over pieces; queries: mean over pieces -> [layer, batch, head, word, word]
+        words = torch.einsum("btq,lbhtk,bkv->lbhqv", mean, weights.double(), merge)
+        valid = torch.zeros(len(chunk), N - 2, dtype=torch.bool)
+        for b, i in enumerate(chunk):
+            valid[b, : len(sentences[i])] = True
+        unowned = torch.from_numpy(~owned) & valid
+        valid, unowned = valid[None, :, None], unowned[None, :, None]  # [1, batch, 1, word]
+        batch_hits = []
+        for direction in DIRECTIONS:
+            pred = _predict(words, direction, valid, unowned)  # [layer, batch, head, word]
+            pred = np.take_along_axis(pred, source[None, :, None, :], axis=-1)
+            ok = (pred == gold[None, :, None, :]) & np.take_along_axis(owned, source, axis=-1)[None, :, None, :]
+            batch_hits.append(np.einsum("lbhw,bwr->lhr", ok.astype(np.float64), label_rows))
+        hits = np.stack(batch_hits) if hits is None else hits + np.stack(batch_hits)
+        totals += label_rows.sum((0, 1))
+        del weights, words
+    return _heads_frame(hits, totals, labels, n_halves)
+
+
+def _heads_frame(hits: np.ndarray, totals: np.ndarray, labels: dict[str, int], n_halves: int) -> pd.DataFrame:
+    D, L, H, _ = hits.shape
+    names = list(labels)
+    frames = []
+    for h in range(n_halves):
+        sl = slice(h * len(names), (h + 1) * len(names))
+        n = totals[sl]
+        acc = hits[..., sl] / np.where(n > 0, n, 1)  # [direction, layer, head, label]
+        index = pd.MultiIndex.from_product([names, DIRECTIONS, range(L), range(H)],
+                                           names=["relation", "direction", "layer", "head"])
+        frame = pd.DataFrame({
+            "accuracy": acc.transpose(3, 0, 1, 2).ravel(),
+            "n": np.broadcast_to(n[:, None, None, None], (len(names), D, L, H)).ravel().astype(np.int64),
+        }, index=index)
+        frames.append(frame)
+    if n_halves == 1:
+        return frames[0]
+    return pd.concat(frames, keys=["select", "report"], names=["half"])
+
+
+# --- baseline and table ------------------------------------------------------------------------
+
+def _offset_hits(sentences: Sequence[Sentence]) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Per label, hits of each offset in :data:`OFFSETS`; and the number of words."""
+    hits: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = {}
+    for sent in sentences:
+        n = len(sent)
+        src = _poss_source(sent)
+        for i, rel in enumerate(sent.relations):
+            j = src[i]
+            pred = np.array([max(0, min(j + k + 1, n)) for k in OFFSETS])  # Clark's offset_predictor
+            ok = (pred == sent.heads[i]).astype(np.int64)
+            for lab in _labels(rel):
+                hits[lab] = hits.get(lab, 0) + ok
+                counts[lab] = counts.get(lab, 0) + 1
+    return hits, counts
+
+
+def syntax_baseline(sentences: Sequence[Sentence], all_offsets: bool = False) -> pd.DataFrame:
+    """The best fixed-offset baseline per relation (Clark et al.'s ``offset_predictor``, offsets -3..+2).
+
+    Args:
+        sentences: from :func:`load_treebank`.
+        all_offsets: return every offset's accuracy instead of only the best.
+
+    Returns:
+        DataFrame indexed by relation with columns ``offset`` (the word that
+        many positions from the dependent; clipped to the sentence), ``accuracy``
+        and ``n``; with ``all_offsets`` one column per offset plus ``n``.
+    """
+    sentences = list(sentences)
+    if not sentences:
+        raise AttentionError("syntax_baseline() needs at least one sentence")
+    hits, counts = _offset_hits(sentences)
+    grid = pd.DataFrame({lab: hits[lab] / counts[lab] for lab in hits}, index=list(OFFSETS)).T
+    grid.index.name = "relation"
+    if all_offsets:
+        return grid.assign(n=pd.Series(counts))
+    best = grid.to_numpy().argmax(1)  # first maximum: the most negative offset on a tie
+    return pd.DataFrame({"offset": np.array(OFFSETS)[best], "accuracy": grid.to_numpy().max(1),
+                         "n": [counts[r] for r in grid.index]}, index=grid.index)
+
+
+def binomial_interval(k: float, n: float, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion ``k / n``.
+
+    Returns:
+        ``(low, high)`` in 0..1; ``(0, 1)`` when ``n == 0``.
+    """
+    if n <= 0:
+        return 0.0, 1.0
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 100, level: float = 0.95,
+                 **kwargs: Any) -> pd.DataFrame:
+    """Clark et al.'s Table 1 with a held-out choice of head and offset.
+
+    Choosing the best of ``2 x layers x heads`` heads on the same words one
+    reports on inflates the number (with 288 heads and ~50 words, some head
+    gets lucky). So the best head and the best offset are chosen on one half
+    of the sentences (even positions, :func:`split_halves`) and their accuracy
+    is reported on the other half (odd positions), with a Wilson interval.
+
+    Args:
+        scores: the output of ``syntax_heads(lm, sentences, split=True)``, or a
+            loaded model (then that is run here; ``kwargs`` go to it).
+        sentences: the same sentences.
+        min_count: leave out relations with fewer occurrences in ``sentences``
+            (the paper's 100; here over both halves together, so ~50 words per half).
+        level: the interval's confidence level.
+
+    Returns:
+        DataFrame, one row per relation ("all" first, then by count; ``root``
+        and ``punct`` left out), with columns ``count`` (occurrences in all
+        sentences), ``n`` (words in the report half), ``layer``, ``head``,
+        ``direction`` (chosen on the select half), ``accuracy``, ``low``,
+        ``high`` (report half), ``offset``, ``offset_accuracy`` (chosen on the
+        select half, reported on the report half) and ``margin`` (accuracy - offset_accuracy).
+    """
+    sentences = list(sentences)
+    if not isinstance(scores, pd.DataFrame):
+        scores = syntax_heads(scores, sentences, split=True, **kwargs)
+    if "half" not in (scores.index.names or []):
+        raise AttentionError("syntax_table() needs syntax_heads(..., split=True): the head is chosen on one half "
+                             "of the sentences and reported on the other")
+    select_idx, report_idx = split_halves(sentences)
+    base_select = syntax_baseline([sentences[i] for i in select_idx], all_offsets=True)
+    base_report = syntax_baseline([sentences[i] for i in report_idx], all_offsets=True)
+    counts = pd.Series([lab for s in sentences for r in s.relations for lab in _labels(r)]).value_counts()
+    sel, rep = scores.loc["select"], scores.loc["report"]
+    rows = []
+    for rel in ["all"] + [r for r in counts.index if r != "all"]:
+        if rel in SKIPPED or (rel != "all" and counts[rel] < min_count):
+            continue
+        if rel not in sel.index.get_level_values(0) or rel not in rep.index.get_level_values(0):
+            continue
+        direction, layer, head = sel.loc[rel]["accuracy"].idxmax()
+        chosen = rep.loc[(rel, direction, layer, head)]
+        n = int(chosen["n"])
+        acc = float(chosen["accuracy"])
+        low, high = binomial_interval(round(acc * n), n, level)
+        offsets = base_select.loc[rel, list(OFFSETS)].astype(float)
+        offset = int(offsets.idxmax())
+        off_acc = float(base_report.loc[rel, offset]) if rel in base_report.index else float("nan")
+        rows.append({"relation": rel, "count": int(counts[rel]), "n": n, "layer": int(layer), "head": int(head),
+                     "direction": direction, "accuracy": acc, "low": low, "high": high,
+                     "offset": offset, "offset_accuracy": off_acc, "margin": acc - off_acc})
+    table = pd.DataFrame(rows).set_index("relation")
+    table.attrs["min_count"] = min_count
+    return table

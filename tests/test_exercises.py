@@ -1,0 +1,370 @@
+"""Self-checks of the exercises: a right answer passes, a wrong one fails with its Japanese message,
+a placeholder (None / ...) prints a friendly note instead of failing."""
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+import attn_utils as au  # noqa: E402
+from attn_utils import exercises as ex  # noqa: E402
+from attn_utils.exercises import checks  # noqa: E402
+
+from conftest import SEED_TEXT  # noqa: E402
+
+
+def passes(capsys, check, *args, **kwargs):
+    check(*args, **kwargs)
+    out = capsys.readouterr().out
+    assert out.startswith("✅"), out
+    return out
+
+
+def fails(check, message, *args, **kwargs):
+    with pytest.raises(ex.ExerciseError, match=message) as info:
+        check(*args, **kwargs)
+    assert isinstance(info.value, AssertionError)
+    return str(info.value)
+
+
+def random_attention(tokens, layers=3, heads=4, seed=0):
+    rng = np.random.default_rng(seed)
+    n = len(tokens)
+    return au.Attention(list(tokens), rng.dirichlet(np.ones(n), size=(layers, heads, n)))
+
+
+# --- the generic machinery ---------------------------------------------------------------
+
+
+def test_rows_not_summing_to_one_fail_with_the_largest_error():
+    msg = fails(ex.check_rows_sum_to_one, r"行の和が 1 になっていません \(最大の誤差: 0.03\)",
+                np.array([[0.5, 0.47, 0.0], [0.2, 0.3, 0.5]]))
+    assert "AssertionError" not in msg
+
+
+def test_rows_that_sum_to_one_by_column_get_the_axis_hint():
+    w = np.array([[0.7, 0.4], [0.3, 0.6]])
+    fails(ex.check_rows_sum_to_one, "axis", w)
+
+
+def test_placeholders_print_the_friendly_note_and_do_not_fail(capsys):
+    for placeholder in (None, ...):
+        ex.check_rows_sum_to_one(placeholder)
+        ex.check_shape(placeholder, (2, 2))
+        ex.check_close(placeholder, [1.0])
+        ex.check_softmax(placeholder)
+        ex.check_scaling_entropy(placeholder, np.zeros(3), lm=None, text="")
+        assert capsys.readouterr().out.count(ex.NOT_YET) == 5
+
+
+def test_a_function_that_still_returns_its_placeholder_counts_as_unanswered(capsys):
+    def my_softmax(scores):
+        ...
+
+    ex.check_softmax(my_softmax)
+    assert ex.NOT_YET in capsys.readouterr().out
+
+
+def test_a_learner_function_that_raises_is_reported_in_one_line():
+    fails(ex.check_softmax, "my_softmax を呼ぶとエラーになりました: ZeroDivisionError", lambda s: 1 / 0)
+
+
+def test_generic_checks_name_shape_value_argmax_type_and_equality():
+    fails(ex.check_shape, r"形が違います: \(5, 5\) のはずですが、\(5,\) でした", np.zeros(5), (5, 5))
+    fails(ex.check_close, "最大の誤差: 0.1", np.array([1.0, 2.1]), np.array([1.0, 2.0]))
+    fails(ex.check_close, "NaN", np.array([np.nan]), np.array([1.0]))
+    fails(ex.check_argmax, "いちばん大きいのは 'dog'", "cat", pd.Series({"dog": 0.5, "cat": 0.3}))
+    fails(ex.check_argmax, "候補にありません", "cow", {"dog": 0.5, "cat": 0.3})
+    fails(ex.check_type, "list のはずですが、dict", {}, list)
+    fails(ex.check_equal, "のはずですが", [1, 2], [1, 3])
+    for ok in [lambda: ex.check_shape(np.zeros((5, 5)), (5, None)), lambda: ex.check_close([1.0], [1.0 + 1e-9]),
+               lambda: ex.check_argmax("dog", {"dog": 0.5, "cat": 0.5}), lambda: ex.check_type([], list),
+               lambda: ex.check_rows_sum_to_one(np.full((3, 4), 0.25)), lambda: ex.check_equal("a", "a")]:
+        ok()
+
+
+def test_every_exercise_check_has_a_title_and_is_exported():
+    assert len(ex.CHECKS) >= 20
+    for name, check in ex.CHECKS.items():
+        assert check.title.startswith("練習"), name
+
+
+# --- notebook 01 -------------------------------------------------------------------------
+
+
+def test_softmax_check_accepts_a_stable_softmax_and_names_each_mistake(capsys):
+    passes(capsys, ex.check_softmax, au.softmax)
+    fails(ex.check_softmax, "NaN や inf", lambda s: np.exp(s) / np.exp(s).sum(-1, keepdims=True))
+    fails(ex.check_softmax, "行の和が 1 になっていません", lambda s: np.exp(s) / np.exp(s).sum(0, keepdims=True))
+    fails(ex.check_softmax, "形が違います", lambda s: au.softmax(s)[0])
+
+
+TOY_TOKENS = ["The", "dog", "chased", "the", "cat"]
+
+
+def toy_qk():
+    rng = np.random.default_rng(1)
+    return rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+
+
+def test_article_mask_check_wants_article_columns_hidden(capsys):
+    Q, K = toy_qk()
+    articles = np.array([t.lower() == "the" for t in TOY_TOKENS])
+    mask = np.broadcast_to(~articles, (5, 5)).copy()
+    _, w = au.scaled_dot_product(Q, K, np.eye(5), mask=mask)
+    passes(capsys, ex.check_article_mask, mask, w, tokens=TOY_TOKENS, Q=Q, K=K)
+    fails(ex.check_article_mask, "True と False が逆", ~mask, w, tokens=TOY_TOKENS, Q=Q, K=K)
+    _, unmasked = au.scaled_dot_product(Q, K, np.eye(5))
+    fails(ex.check_article_mask, "冠詞の列の重みが 0 になっていません", mask, unmasked, tokens=TOY_TOKENS, Q=Q, K=K)
+    fails(ex.check_article_mask, "dtype=bool", mask.astype(int), w, tokens=TOY_TOKENS, Q=Q, K=K)
+
+
+def test_split_merge_check_catches_the_reshape_without_transpose(capsys):
+    def split(M, h):
+        T, d_model = M.shape
+        return M.reshape(T, h, d_model // h).transpose(1, 0, 2)
+
+    def merge(H):
+        h, T, d = H.shape
+        return H.transpose(1, 0, 2).reshape(T, h * d)
+
+    passes(capsys, ex.check_split_merge, split, merge)
+    fails(ex.check_split_merge, "transpose", lambda M, h: M.reshape(h, M.shape[0], -1), merge)
+    fails(ex.check_split_merge, "merge_heads", split, lambda H: H.reshape(H.shape[1], -1))
+
+
+def test_dot_std_check_wants_the_std_before_scaling(capsys):
+    dims = [4, 16, 64, 256]
+    rng = np.random.default_rng(0)
+    stds = [(rng.normal(size=(20000, d)) * rng.normal(size=(20000, d))).sum(-1).std() for d in dims]
+    passes(capsys, ex.check_dot_std, stds, dims=dims)
+    fails(ex.check_dot_std, "割った後", [s / np.sqrt(d) for s, d in zip(stds, dims)], dims=dims)
+    fails(ex.check_dot_std, "分散", [s**2 for s in stds], dims=dims)
+    fails(ex.check_dot_std, "形が違います", stds[:3], dims=dims)
+
+
+def test_scaling_entropy_check_on_the_bundled_model(capsys, minilm):
+    scaled, _ = au.recompute_attention(minilm, SEED_TEXT)
+    unscaled, _ = au.recompute_attention(minilm, SEED_TEXT, scale=False)
+    h_s, h_u = checks.row_entropy(scaled).mean(-1), checks.row_entropy(unscaled).mean(-1)
+    out = passes(capsys, ex.check_scaling_entropy, h_s, h_u, lm=minilm, text=SEED_TEXT)
+    assert f"/ {minilm.model.config.num_hidden_layers} 層" in out
+    fails(ex.check_scaling_entropy, "入れ替わっています", h_u, h_s, lm=minilm, text=SEED_TEXT)
+    fails(ex.check_scaling_entropy, "log2", h_s / np.log(2), h_u / np.log(2), lm=minilm, text=SEED_TEXT)
+    fails(ex.check_scaling_entropy, "entropy_unscaled の値が合っていません", h_s, h_u + 0.05, lm=minilm, text=SEED_TEXT)
+
+
+# --- notebook 02 -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed_att(minilm):
+    return au.extract(minilm, SEED_TEXT)
+
+
+def test_top_key_check(capsys, seed_att):
+    row = seed_att.frame(-1, 0).loc["chased"]
+    passes(capsys, ex.check_top_key, row.idxmax(), att=seed_att, query="chased")
+    fails(ex.check_top_key, "いちばん大きいのは", row.idxmin(), att=seed_att, query="chased")
+
+
+def test_previous_token_head_check(capsys, seed_att):
+    share = checks.previous_token_share(seed_att.weights)
+    best = np.unravel_index(share.argmax(), share.shape)
+    passes(capsys, ex.check_previous_token_head, share, tuple(map(int, best)), att=seed_att)
+    worst = tuple(map(int, np.unravel_index(share.argmin(), share.shape)))
+    fails(ex.check_previous_token_head, "もっと高いヘッドがあります", share, worst, att=seed_att)
+    fails(ex.check_previous_token_head, "2 つの整数の組", share, "layer 0", att=seed_att)
+    fails(ex.check_previous_token_head, "prev_share の値が合っていません", share * 0.5, best, att=seed_att)
+
+
+def test_strongest_pair_head_check(capsys, minilm):
+    att = au.extract(minilm, "The cat chased the dog")
+    layer, head, _ = au.strongest_head(att.pair("chased", "dog"))
+    passes(capsys, ex.check_strongest_pair_head, (layer, head), att=att, query="chased", key="dog")
+    values = att.pair("chased", "dog").to_numpy()
+    low = tuple(map(int, np.unravel_index(values.argmin(), values.shape)))
+    fails(ex.check_strongest_pair_head, "最大は第", low, att=att, query="chased", key="dog")
+
+
+def test_cls_head_figure_check_compares_the_drawn_matrix(capsys, seed_att):
+    import matplotlib.pyplot as plt
+
+    share = seed_att.weights[..., 0].mean(-1)
+    layer, head = map(int, np.unravel_index(share.argmax(), share.shape))
+    fig = au.plot_heatmap(seed_att, layer, head)
+    passes(capsys, ex.check_cls_head_figure, (layer, head), fig, att=seed_att)
+    other = au.plot_heatmap(seed_att, layer, (head + 1) % seed_att.num_heads)
+    fails(ex.check_cls_head_figure, "一致しません", (layer, head), other, att=seed_att)
+    fails(ex.check_cls_head_figure, "見つかりません", (layer, head), plt.figure(), att=seed_att)
+    plt.close("all")
+
+
+# --- notebook 03 -------------------------------------------------------------------------
+
+
+def test_row_entropy_check_names_log2_sum_sign_and_nan(capsys, seed_att):
+    def right(w):
+        return -(w * np.log(np.where(w > 0, w, 1.0))).sum(-1).mean(-1)
+
+    passes(capsys, ex.check_row_entropy, right, att=seed_att)
+    fails(ex.check_row_entropy, "NaN", lambda w: -(w * np.log(w)).sum(-1).mean(-1), att=seed_att)
+    fails(ex.check_row_entropy, "log2", lambda w: right(w) / np.log(2), att=seed_att)
+    fails(ex.check_row_entropy, "合計していませんか", lambda w: right(w) * w.shape[-2], att=seed_att)
+    fails(ex.check_row_entropy, "符号が逆", lambda w: -right(w), att=seed_att)
+
+
+def test_rollout_three_check_names_order_and_residual(capsys, seed_att):
+    three = au.Attention(seed_att.tokens, seed_att.weights[:3])
+    passes(capsys, ex.check_rollout_three, au.rollout(three), att=seed_att)
+    reversed_order = au.Attention(seed_att.tokens, seed_att.weights[:3][::-1].copy())
+    fails(ex.check_rollout_three, "順番が逆", au.rollout(reversed_order), att=seed_att)
+    fails(ex.check_rollout_three, "残差", au.rollout(three, residual=0.0), att=seed_att)
+
+
+def test_stats_argmax_check(capsys, seed_att):
+    stats = au.head_metrics(seed_att)
+    passes(capsys, ex.check_stats_argmax, stats["next"].idxmax(), stats=stats)
+    fails(ex.check_stats_argmax, "最大は第", stats["next"].idxmin(), stats=stats)
+
+
+def test_word_weight_check_wants_the_sum_of_pieces(capsys, minilm):
+    pieces = au.extract(minilm, "The archaeologists uncovered an extraordinarily well-preserved mosaic.")
+    words = pieces.to_words()
+    cols = [t for t in pieces.labels if t in ("extra", "##ord", "##ina", "##rily")]
+    assert len(cols) == 4
+    row = pieces.frame(0, 0).loc["uncovered", cols]
+    kw = dict(pieces=pieces, words=words, layer=0, head=0, query="uncovered", word="extraordinarily")
+    passes(capsys, ex.check_word_weight, row.sum(), **kw)
+    fails(ex.check_word_weight, "平均していませんか", row.mean(), **kw)
+
+
+# --- notebook 04 -------------------------------------------------------------------------
+
+
+class FakeJapaneseTokenizer:
+    """The two halves of BertJapaneseTokenizer: MeCab words, then WordPiece pieces of each word."""
+
+    class _Words:
+        def tokenize(self, text):
+            return ["昨日", "、", "犬", "が", "公園", "で", "走っ", "た"]
+
+    class _Pieces:
+        def tokenize(self, word):
+            return {"昨日": ["昨", "##日"], "公園": ["公", "##園"]}.get(word, [word])
+
+    word_tokenizer, subword_tokenizer = _Words(), _Pieces()
+
+
+def test_split_words_check(capsys):
+    kw = dict(tokenizer=FakeJapaneseTokenizer(), text="昨日、犬が公園で走った")
+    passes(capsys, ex.check_split_words, ["昨日", "公園"], **kw)
+    fails(ex.check_split_words, "足りない: \\['公園'\\]", ["昨日"], **kw)
+    fails(ex.check_split_words, "分かれていないのに入っている: \\['犬'\\]", ["昨日", "公園", "犬"], **kw)
+
+
+def test_particle_target_check_ignores_itself_and_specials(capsys):
+    words = random_attention(["[CLS]", "犬", "が", "猫", "を", "追う", "[SEP]"])
+    row = words.weights[-1, :, 4].mean(0).copy()
+    row[[0, 4, 6]] = -1
+    answer = words.labels[int(row.argmax())]
+    out = passes(capsys, ex.check_particle_target, "猫", answer, words=words, particle="を", layer=-1)
+    assert ("予想どおり" in out) == (answer == "猫")
+    wrong = words.labels[int(np.argsort(row)[-2])]
+    fails(ex.check_particle_target, "いちばん大きいのは", "猫", wrong, words=words, particle="を", layer=-1)
+
+
+def test_order_shares_check(capsys):
+    atts = {t: random_attention(["[CLS]"] + (["犬", "が", "猫", "を", "追う"] if t.startswith("犬") else
+                                             ["猫", "を", "犬", "が", "追う"]) + ["[SEP]"], seed=i)
+            for i, t in enumerate(["犬が猫を追う", "猫を犬が追う"])}
+    shares = {t: float((a.pair("追う", "犬") > a.pair("追う", "猫")).to_numpy().mean()) for t, a in atts.items()}
+    passes(capsys, ex.check_order_shares, shares, atts=atts, query="追う", a="犬", b="猫")
+    flipped = {t: 1 - s for t, s in shares.items()}
+    fails(ex.check_order_shares, "の割合 の値が合っていません", flipped, atts=atts, query="追う", a="犬", b="猫")
+    fails(ex.check_order_shares, "辞書", list(shares.values()), atts=atts, query="追う", a="犬", b="猫")
+
+
+def test_entropy_pair_check(capsys):
+    trained = random_attention(["[CLS]", "a", "b", "c", "[SEP]"], seed=1)
+    peaked = trained.weights ** 4
+    trained = au.Attention(trained.tokens, peaked / peaked.sum(-1, keepdims=True))
+    untrained = random_attention(["[CLS]", "a", "b", "c", "[SEP]"], seed=2)
+    t = checks.row_entropy(trained.weights).mean() / np.log(5)
+    u = checks.row_entropy(untrained.weights).mean() / np.log(5)
+    passes(capsys, ex.check_entropy_pair, t, u, att_trained=trained, att_untrained=untrained)
+    fails(ex.check_entropy_pair, "入れ替わって", u, t, att_trained=trained, att_untrained=untrained)
+
+
+# --- notebook 05 -------------------------------------------------------------------------
+
+
+def test_my_rollout_check(capsys, seed_att):
+    passes(capsys, ex.check_my_rollout, lambda w, r: checks.rollout_layers(w, r), att=seed_att)
+    fails(ex.check_my_rollout, "順番が逆", lambda w, r: checks.rollout_layers(w[::-1], r), att=seed_att)
+    fails(ex.check_my_rollout, "residual = 0.0 のとき", lambda w, r: checks.rollout_layers(w, 0.5), att=seed_att)
+
+
+def test_masking_change_check(capsys, minilm):
+    import torch
+
+    text = "The old dog chased the cat"
+    enc = minilm.tokenizer(text, return_tensors="pt")
+    tokens = minilm.tokenizer.convert_ids_to_tokens(enc["input_ids"][0])
+    q, k = tokens.index("chased"), tokens.index("cat")
+    with torch.no_grad():
+        h = minilm.model(**enc).last_hidden_state[0, q]
+        mask = enc["attention_mask"].clone()
+        mask[0, k] = 0
+        h2 = minilm.model(**{**enc, "attention_mask": mask}).last_hidden_state[0, q]
+    change = float((h2 - h).norm() / h.norm())
+    kw = dict(lm=minilm, text=text, query="chased", token="cat")
+    passes(capsys, ex.check_masking_change, change, **kw)
+    fails(ex.check_masking_change, "変化の割合", float((h2 - h).norm()), **kw)
+
+
+def test_offset_accuracy_check(capsys):
+    examples = au.load_probe_set()
+    offsets = range(-3, 4)
+    right = {k: float(np.mean([e["obj"] + k == e["verb"] for e in examples])) for k in offsets}
+    kw = dict(examples=examples, dep="obj", head="verb", offsets=offsets)
+    passes(capsys, ex.check_offset_accuracy, right, **kw)
+    fails(ex.check_offset_accuracy, "向きが逆", {k: right[-k] for k in offsets}, **kw)
+    fails(ex.check_offset_accuracy, "辞書", list(right.values()), **kw)
+
+
+# --- notebook 06 -------------------------------------------------------------------------
+
+SENTENCE = {"words": ["The", "dog", "chased", "the", "cat"], "heads": [2, 3, 0, 5, 3],
+            "relations": ["det", "nsubj", "root", "det", "obj"]}
+
+
+def test_relation_pairs_check(capsys):
+    passes(capsys, ex.check_relation_pairs, [("The", "dog"), ("the", "cat")], sentence=SENTENCE, relation="det")
+    fails(ex.check_relation_pairs, "順番が逆", [("dog", "The"), ("cat", "the")], sentence=SENTENCE, relation="det")
+    sub = {**SENTENCE, "relations": ["det", "nsubj:outer", "root", "det", "obj"]}
+    passes(capsys, ex.check_relation_pairs, [("dog", "chased")], sentence=sub, relation="nsubj")
+
+
+def test_head_accuracy_check_names_self_root_and_one_based_mistakes(capsys):
+    def right(att_map, heads):
+        m = np.array(att_map, dtype=float)
+        np.fill_diagonal(m, -np.inf)
+        heads = np.array(heads)
+        keep = heads > 0
+        return float(((m.argmax(-1) + 1)[keep] == heads[keep]).mean())
+
+    def with_self(att_map, heads):
+        heads = np.array(heads)
+        keep = heads > 0
+        return float(((np.asarray(att_map).argmax(-1) + 1)[keep] == heads[keep]).mean())
+
+    def with_root(att_map, heads):
+        m = np.array(att_map, dtype=float)
+        np.fill_diagonal(m, -np.inf)
+        return float(((m.argmax(-1) + 1) == np.array(heads)).mean())
+
+    passes(capsys, ex.check_head_accuracy, right)
+    fails(ex.check_head_accuracy, "自分自身", with_self)
+    fails(ex.check_head_accuracy, "根", with_root)

@@ -1,0 +1,69 @@
+"""Exact binomial intervals and the fixed split (attn_utils.stats)."""
+import math
+
+import numpy as np
+import pytest
+
+import attn_utils as au
+
+
+def _binom_pmf_sum(ks, n, p):
+    return sum(math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in ks)
+
+
+@pytest.mark.parametrize("k,n", [(0, 5), (1, 1), (3, 7), (32, 34), (34, 34), (17, 68)])
+def test_interval_ends_have_the_clopper_pearson_tail_probabilities(k, n):
+    low, high = au.binomial_interval(k, n, level=0.9)
+    assert 0.0 <= low <= k / n <= high <= 1.0
+    if k > 0:  # P(X >= k | low) = 0.05
+        assert _binom_pmf_sum(range(k, n + 1), n, low) == pytest.approx(0.05, abs=1e-9)
+    else:
+        assert low == 0.0
+    if k < n:  # P(X <= k | high) = 0.05
+        assert _binom_pmf_sum(range(0, k + 1), n, high) == pytest.approx(0.05, abs=1e-9)
+    else:
+        assert high == 1.0
+
+
+def test_interval_matches_scipy_exact_interval():
+    stats = pytest.importorskip("scipy.stats", reason="scipy is the oracle here; the package itself does not need it")
+    for k, n in [(0, 10), (5, 68), (32, 34), (3000, 10000), (49, 50)]:
+        ours = au.binomial_interval(k, n)
+        ref = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
+        assert ours == pytest.approx((ref.low, ref.high), abs=1e-9)
+
+
+def test_interval_narrows_with_more_trials_and_widens_with_level():
+    a = au.binomial_interval(30, 40)
+    b = au.binomial_interval(300, 400)
+    assert b[1] - b[0] < a[1] - a[0]
+    c = au.binomial_interval(30, 40, level=0.99)
+    assert c[0] < a[0] and c[1] > a[1]
+
+
+@pytest.mark.parametrize("args,exc", [((5, 0), ValueError), ((6, 5), ValueError), ((-1, 5), ValueError),
+                                      ((1.5, 5), TypeError), ((True, 5), TypeError)])
+def test_interval_rejects_impossible_counts_with_a_message(args, exc):
+    with pytest.raises(exc, match="k|n"):
+        au.binomial_interval(*args)
+    with pytest.raises(ValueError, match="level"):
+        au.binomial_interval(1, 2, level=95)
+
+
+def test_intervals_overlap_is_symmetric_and_detects_separation():
+    assert au.intervals_overlap((0.1, 0.5), (0.4, 0.9))
+    assert au.intervals_overlap((0.4, 0.9), (0.1, 0.5))
+    assert not au.intervals_overlap((0.1, 0.3), (0.31, 0.9))
+    assert not au.intervals_overlap((0.31, 0.9), (0.1, 0.3))
+
+
+def test_split_half_is_a_fixed_disjoint_cover():
+    sel, rep = au.split_half(68)
+    assert len(sel) == 34 and len(rep) == 34
+    assert set(sel).isdisjoint(rep) and sorted(np.concatenate([sel, rep])) == list(range(68))
+    again = au.split_half(68)
+    assert np.array_equal(sel, again[0]) and np.array_equal(rep, again[1])
+    assert not np.array_equal(sel, au.split_half(68, seed=1)[0])
+    assert not np.array_equal(sel, np.arange(34))  # shuffled, not the first half of the file
+    with pytest.raises(ValueError, match="at least 2"):
+        au.split_half(1)
