@@ -344,6 +344,18 @@ def check_entropy_pair(trained: Any, untrained: Any, *, att_trained: Any, att_un
 # --- notebook 05: beyond weights ---------------------------------------------------------
 
 
+@exercise("練習 (重みとノルムで 1 位は同じ?)")
+def check_weight_vs_norm(top_by_weight: Any, top_by_norm: Any, *, att: Any, norms: np.ndarray, query: str,
+                         layer: int, head: int) -> str:
+    """The key labels with the largest weight and the largest norm ``||alpha f(x)||`` in ``query``'s row."""
+    q = att.position(query)
+    by_weight = dict(zip(att.labels, att.weights[layer, head, q].astype(float)))
+    by_norm = dict(zip(att.labels, np.asarray(norms)[layer, head, q].astype(float)))
+    check_argmax(top_by_weight, by_weight, name="重みで 1 位の key")
+    check_argmax(top_by_norm, by_norm, name="ノルムで 1 位の key")
+    return "同じ key です。" if top_by_weight == top_by_norm else "重みとノルムで 1 位が違います。"
+
+
 @exercise("練習 (rollout の残差の重み)")
 def check_my_rollout(my_rollout: Callable, *, att: Any) -> str:
     """``my_rollout(weights, residual)``: rollout of ``[layer, head, query, key]`` -> ``[query, key]``."""
