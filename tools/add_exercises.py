@@ -197,7 +197,7 @@ lower = int((entropy_unscaled < entropy_scaled).sum())
 print(f"√d で割らないと、{lower} / {len(entropy_scaled)} 層でエントロピーが下がった")
 pd.DataFrame({"÷√d あり": entropy_scaled, "÷√d なし": entropy_unscaled}).rename_axis("layer")''',
         explanation="""割らないとスコアの幅が $\\sqrt{d}$ 倍 (このモデルでは $d$ = ヘッドの次元) に広がり、softmax が鋭くなって各行がほぼ 1 つのトークンに集中します。
-学習された重みは割ることを前提にしているので、割らないと注意は極端に偏ります。何層で下がったかは上の出力の行が示しています。""",
+学習された重みは割ることを前提にしているので、割らないと attention は極端に偏ります。何層で下がったかは上の出力の行が示しています。""",
         needs=["lm", "TEXT"],
     ),
 ]
@@ -369,17 +369,17 @@ print(f"au.rollout (3 層) との最大の差: {np.abs(rolled - reference).max()
         id="03-word-weight",
         anchor=r"^単語レベルの表では",
         where="before",
-        title="ピースの重みを足して単語にする",
-        task="""`extraordinarily` は WordPiece で `extra ##ord ##ina ##rily` の 4 ピースに分かれました。
+        title="サブワードの重みを足して単語にする",
+        task="""`extraordinarily` は WordPiece で `extra ##ord ##ina ##rily` の 4 つのサブワードに分かれました。
 第 0 層・ヘッド 0 で、`uncovered` から単語 `extraordinarily` への重みを、サブワードの表 `split.frame(0, 0)` から**自分で**計算して `word_weight` に入れましょう。
 `words.frame(0, 0)` の値と一致するはずです。""",
         placeholder='''word_weight = None   # ここに: uncovered → extraordinarily (第 0 層・ヘッド 0)''',
         check='ex.check_word_weight(word_weight, pieces=split, words=words, layer=0, head=0, query="uncovered", word="extraordinarily")',
         solution='''pieces = ["extra", "##ord", "##ina", "##rily"]
-word_weight = split.frame(0, 0).loc["uncovered", pieces].sum()     # key 側はピースの重みの合計
-print(f"ピースの合計: {word_weight:.4f} / words.frame: {words.frame(0, 0).loc['uncovered', 'extraordinarily']:.4f}")''',
-        explanation="""key 側を**合計**するのは、「どのピースを見ても、その単語を見たことになる」からです。こうすると行の和は 1 のままです。
-query 側 (単語が複数のピースから見る場合) は、各ピースの行を**平均**します。""",
+word_weight = split.frame(0, 0).loc["uncovered", pieces].sum()     # key 側はサブワードの重みの合計
+print(f"サブワードの合計: {word_weight:.4f} / words.frame: {words.frame(0, 0).loc['uncovered', 'extraordinarily']:.4f}")''',
+        explanation="""key 側を**合計**するのは、「どのサブワードを見ても、その単語を見たことになる」からです。こうすると行の和は 1 のままです。
+query 側 (単語が複数のサブワードから見る場合) は、各サブワードの行を**平均**します。""",
         needs=["split", "words"],
     ),
 ]

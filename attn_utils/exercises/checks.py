@@ -157,7 +157,7 @@ def check_scaling_entropy(entropy_scaled: Any, entropy_unscaled: Any, *, lm: Any
     check_close(got_s, want_s, atol=1e-3, name="entropy_scaled")
     check_close(got_u, want_u, atol=1e-3, name="entropy_unscaled")
     lower = int((want_u < want_s).sum())
-    return f"√d を外すと {lower} / {L} 層でエントロピーが下がりました (注意が一点に集中する)。"
+    return f"√d を外すと {lower} / {L} 層でエントロピーが下がりました (attention が一点に集中する)。"
 
 
 # --- notebook 02: BERT's attention --------------------------------------------------------
@@ -274,7 +274,7 @@ def check_stats_argmax(best: Any, *, stats: Any, column: str = "next") -> str:
     return f"第 {layer} 層ヘッド {head}: {column} = {col.max():.2f} (コーパス平均)。"
 
 
-@exercise("練習 (ピースの重みを足して単語にする)")
+@exercise("練習 (サブワードの重みを足して単語にする)")
 def check_word_weight(weight: Any, *, pieces: Any, words: Any, layer: int, head: int, query: str, word: str) -> str:
     """The word-level weight ``query -> word``: the sum of ``query``'s weights on ``word``'s pieces."""
     want = float(words.frame(layer, head).loc[query, word])
@@ -282,7 +282,7 @@ def check_word_weight(weight: Any, *, pieces: Any, words: Any, layer: int, head:
     check_shape(got, (), "答え (数 1 つ)")
     n_pieces = len(pieces.tokens) - len(words.tokens) + 1
     if n_pieces > 1 and np.isclose(got * n_pieces, want, atol=1e-5):
-        raise ExerciseError("ピースの重みを平均していませんか? key 側は合計します (どのピースへの重みも、その単語への重み)。")
+        raise ExerciseError("サブワードの重みを平均していませんか? key 側は合計します (どのサブワードへの重みも、その単語への重み)。")
     check_close(got, want, atol=1e-5, name=f"{query} → {word} の重み")
     return f"{query} → {word} = {want:.3f} (words.frame と同じ)。"
 
