@@ -28,14 +28,25 @@ from .models import (
     load_model,
 )
 from .probing import load_probe_set, probe_baseline, probe_heads
-from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
+from .plot import (
+    plot_grid,
+    plot_heads,
+    plot_heatmap,
+    plot_lines,
+    plot_query_heads,
+    plot_shapes,
+    style_table,
+    use_japanese_font,
+)
 from .scratch import recompute_attention, scaled_dot_product, softmax
+from .widgets import attention_toy
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Attention",
     "AttentionError",
+    "attention_toy",
     "FallbackWarning",
     "LoadedModel",
     "ModelNotAvailableError",
@@ -62,6 +73,7 @@ __all__ = [
     "plot_heatmap",
     "plot_lines",
     "plot_query_heads",
+    "plot_shapes",
     "recompute_attention",
     "scaled_dot_product",
     "softmax",
