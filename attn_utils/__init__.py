@@ -37,7 +37,17 @@ from .models import (
     load_tokenizer,
 )
 from .probing import load_probe_set, probe_baseline, probe_heads, probe_holdout
-from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, plot_tree, style_table, use_japanese_font
+from .plot import (
+    plot_grid,
+    plot_heads,
+    plot_heatmap,
+    plot_lines,
+    plot_query_heads,
+    plot_shapes,
+    plot_tree,
+    style_table,
+    use_japanese_font,
+)
 from .scratch import recompute_attention, scaled_dot_product, softmax
 from .words import group_tokens, token_spans, word_spans
 from .stats import binomial_interval, intervals_overlap, split_half
@@ -51,6 +61,7 @@ from .syntax import (
     syntax_heads,
     syntax_table,
 )
+from .widgets import attention_toy
 
 __version__ = "0.1.0"
 
@@ -62,6 +73,7 @@ __all__ = [
     "AttentionTypeError",
     "EmptyTextError",
     "TokenNotFoundError",
+    "attention_toy",
     "FallbackWarning",
     "LoadedModel",
     "ModelNotAvailableError",
@@ -94,6 +106,7 @@ __all__ = [
     "plot_lines",
     "plot_query_heads",
     "plot_tree",
+    "plot_shapes",
     "recompute_attention",
     "scaled_dot_product",
     "softmax",

@@ -18,7 +18,10 @@ import pandas as pd
 
 from .extract import Attention
 
-__all__ = ["plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "style_table", "use_japanese_font", "plot_tree"]
+__all__ = [
+    "plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "plot_shapes", "style_table",
+    "use_japanese_font", "plot_tree",
+]
 
 CMAP = "Blues"
 #: CSS fonts for tables with Japanese labels (a browser, not matplotlib, draws them).
@@ -271,6 +274,108 @@ def plot_heads(att: Attention, layer: int = -1, kind: str = "lines", query: str 
             ax.set_yticks(range(len(att)), att.labels, fontsize=6)
         ax.set_title(f"head {h}", fontsize=9)
     fig.suptitle(f"layer {layer}, all heads" + (f" \u2014 {att.caption}" if att.caption else ""), fontsize=10)
+    return fig
+
+
+def attention_shapes(seq_len: int, d_model: int, heads: int) -> list[tuple[str, str, tuple[int, ...]]]:
+    """The tensors of one multi-head attention layer, in order: ``(name, symbolic shape, shape)``.
+
+    Raises:
+        ValueError: when ``heads`` does not divide ``d_model`` (the message lists the valid head counts).
+    """
+    for name, v in (("seq_len", seq_len), ("d_model", d_model), ("heads", heads)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if d_model % heads:
+        valid = [h for h in range(1, d_model + 1) if d_model % h == 0]
+        raise ValueError(f"d_model ({d_model}) must be divisible by heads ({heads}); valid head counts: {valid}")
+    T, D, h, d = seq_len, d_model, heads, d_model // heads
+    return [
+        ("input $x$", "(T, d_model)", (T, D)),
+        ("$Q, K, V = x\\,W_Q,\\ x\\,W_K,\\ x\\,W_V$", "(T, d_model)", (T, D)),
+        ("split into heads", "(h, T, d_head)", (h, T, d)),
+        ("scores $QK^\\top / \\sqrt{d_{head}}$", "(h, T, T)", (h, T, T)),
+        ("weights = softmax(scores)\nrows sum to 1", "(h, T, T)", (h, T, T)),
+        ("weights @ $V$", "(h, T, d_head)", (h, T, d)),
+        ("concatenate heads", "(T, d_model)", (T, D)),
+        ("output = concat $W_O$", "(T, d_model)", (T, D)),
+    ]
+
+
+def plot_shapes(seq_len: int = 5, d_model: int = 8, heads: int = 2, *, figsize: tuple[float, float] | None = None) -> Any:
+    """The shapes of the tensors through one attention layer, drawn to scale (one square per number).
+
+    x -> Q, K, V -> split into heads -> scores -> weights -> weights @ V -> concatenate -> output.
+    Stacked squares are the heads (one colour each); ``T`` = ``seq_len``, ``d_head = d_model / heads``.
+    """
+    import matplotlib.patches as patches
+    import matplotlib.pyplot as plt
+
+    stages = attention_shapes(seq_len, d_model, heads)
+    T, D, h = seq_len, d_model, heads
+    cell, gap, lift = 0.28, 1.9, 0.16  # square size, space between stages, offset between stacked heads
+    qkv_colors = {"Q": "#c44e52", "K": "#8172b3", "V": "#55a868"}
+    head_colors = ["#1f77b4", "#ff7f0e", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f"] + PALETTE
+
+    def matrix(ax: Any, x0: float, y0: float, rows: int, cols: int, color: str, alpha: float = 0.85,
+               blocks: list[str] | None = None) -> None:
+        for c in range(cols):
+            face = blocks[c * len(blocks) // cols] if blocks else color
+            for r in range(rows):
+                ax.add_patch(patches.Rectangle((x0 + c * cell, y0 + (rows - 1 - r) * cell), cell, cell,
+                                               facecolor=face, edgecolor="white", lw=0.6, alpha=alpha))
+
+    def stack(ax: Any, x0: float, y0: float, n: int, rows: int, cols: int, base: str | None = None) -> None:
+        for i in reversed(range(n)):  # head 0 in front
+            matrix(ax, x0 + i * lift, y0 + i * lift, rows, cols, base or head_colors[i % len(head_colors)],
+                   alpha=0.9 if i == 0 else 0.55)
+
+    sep = 0.7  # vertical space between Q, K and V
+    widths = [s[-1] * cell + (h * lift if len(s) == 3 else 0) for _, _, s in stages]
+    span_x = sum(widths) + gap * (len(stages) - 1) + 1.0
+    span_y = 3 * T * cell + 2 * sep + h * lift + 2.2
+    scale = min(0.75, 17.0 / span_x)  # inches per unit, at most 17 inches wide
+    figsize = figsize or (span_x * scale, span_y * scale + 0.5)
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    x = 0.0
+    mid = 0.0
+    for k, (name, symbol, shape) in enumerate(stages):
+        rows, cols = shape[-2], shape[-1]
+        if k in (1, 2):  # three tensors, one above the other: Q, K, V
+            ys = [mid + offset - rows * cell / 2 for offset in (T * cell + sep, 0.0, -(T * cell + sep))]
+            for (letter, color), y0 in zip(qkv_colors.items(), ys):
+                if k == 1:
+                    matrix(ax, x, y0, rows, cols, color)
+                else:
+                    stack(ax, x, y0, h, rows, cols)
+                    ax.add_patch(patches.Rectangle((x - 0.04, y0 - 0.04), cols * cell + 0.08, rows * cell + 0.08,
+                                                   fill=False, edgecolor=color, lw=1.6))
+                ax.text(x - 0.12, y0 + rows * cell / 2, letter, ha="right", va="center", fontsize=11,
+                        color=color, weight="bold")
+            bottom = ys[-1]
+        elif k == 6:  # the concatenation: each head's columns in its colour
+            y0 = mid - rows * cell / 2
+            matrix(ax, x, y0, rows, cols, "", blocks=[head_colors[i % len(head_colors)] for i in range(h)])
+            bottom = y0
+        else:
+            y0 = mid - rows * cell / 2
+            if len(shape) == 3:
+                stack(ax, x, y0, h, rows, cols)
+            else:
+                matrix(ax, x, y0, rows, cols, "0.55")
+            bottom = y0
+        width = cols * cell + (h * lift if len(shape) == 3 else 0)
+        ax.text(x + width / 2, bottom - 0.25, f"{name}\n{symbol}\n= {shape}", ha="center", va="top", fontsize=8.5)
+        if k < len(stages) - 1:
+            ax.annotate("", xy=(x + width + gap - (0.5 if k in (0, 1) else 0.25), mid), xytext=(x + width + 0.2, mid),
+                        arrowprops={"arrowstyle": "-|>", "color": "0.3", "lw": 1.4})
+        x += width + gap
+    ax.set_xlim(-0.6, x - gap + 0.4)
+    ax.set_ylim(mid - T * cell * 1.5 - sep - 1.6, mid + T * cell * 1.5 + sep + h * lift + 0.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(f"one attention layer: T = {T} tokens, d_model = {D}, h = {h} heads, d_head = {D // h}"
+                 "  (one square = one number; stacked = heads)", fontsize=10)
     return fig
 
 
