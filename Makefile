@@ -59,14 +59,14 @@ nbval: $(STAMP)
 ## from constraints (tools/constraints.py): the floor of every bound in pyproject.toml,
 ## or a Colab-like set (constraints/colab.txt). pip's cache is reused; torch is the CPU build on disk.
 test-oldest test-colab: test-%: build/env-%/.installed
-	HF_HUB_OFFLINE=1 MPLBACKEND=Agg build/env-$*/bin/python -m pytest -q -rs -p no:cacheprovider tests $(NOTEBOOKS) $(NBVAL)
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg build/env-$*/bin/python -m pytest -q -rs --durations=10 -p no:cacheprovider tests $(NOTEBOOKS) $(NBVAL)
 
 build/env-%/.installed: constraints/%.txt pyproject.toml tools/constraints.py
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed (found %s); try: make PYTHON=python3.11" % sys.version.split()[0]'
 	rm -rf build/env-$*
 	$(PYTHON) -m venv build/env-$*
 	$(PYTHON) tools/constraints.py $* > build/env-$*/constraints.txt
-	build/env-$*/bin/python -m pip install --quiet -c build/env-$*/constraints.txt '.[ja,offline,dev]'
+	build/env-$*/bin/python -m pip install --quiet --no-compile -c build/env-$*/constraints.txt '.[ja,offline,dev]'
 	build/env-$*/bin/python tools/constraints.py --check $* build/env-$*/constraints.txt
 	build/env-$*/bin/python -m pip list --format=freeze > build/env-$*/installed.txt
 	@touch $@
