@@ -85,8 +85,12 @@ def test_probe_set_is_annotated_consistently():
 
 
 def test_probe_rejects_misaligned_text(minilm):
+    # words are grouped by character spans, so "well-known" is one word, as in text.split()
+    table = au.probe_heads(minilm, [{"text": "The well-known dog chased the cat .", "subj": 2, "verb": 3, "obj": 5}])
+    assert len(table) == minilm.num_layers * minilm.num_heads
+    # a "word" the tokenizer drops entirely (a zero-width space) cannot line up
     with pytest.raises(au.AttentionError, match="line up"):
-        au.probe_heads(minilm, [{"text": "The well-known dog chased the cat .", "subj": 2, "verb": 3, "obj": 5}])
+        au.probe_heads(minilm, [{"text": "The dog \u200b chased the cat .", "subj": 1, "verb": 3, "obj": 5}])
     with pytest.raises(au.AttentionError, match="out of range"):
         au.probe_baseline([{"text": "a b", "subj": 0, "verb": 1, "obj": 5}])
 

@@ -215,3 +215,22 @@ def test_unavailable_model_is_an_os_error_as_in_transformers(tmp_path):
         assert isinstance(err.value, au.ModelNotAvailableError)
         assert not isinstance(err.value, au.AttentionError)  # not a bad *input*: the model is missing here
 
+
+
+# --- tokenizer outputs that a model's forward does not take ------------------------------------
+
+def test_model_inputs_keep_only_what_forward_takes(tokenizer):
+    from attn_utils.extract import model_inputs
+
+    enc = tokenizer(SEED_TEXT, return_tensors="pt")
+    assert "token_type_ids" in enc  # a BERT tokenizer gives them...
+    distil = tiny("distilbert", tokenizer)
+    assert set(model_inputs(distil.model, enc)) == {"input_ids", "attention_mask"}  # ...DistilBERT takes none
+    assert set(model_inputs(tiny("bert", tokenizer).model, enc)) == {"input_ids", "attention_mask", "token_type_ids"}
+
+
+def test_token_ablation_runs_on_every_family(tiny_model):
+    """token_ablation passes the tokenizer's output to the model itself: filtered as extract() does."""
+    table = au.token_ablation(tiny_model, SEED_TEXT, "chased")
+    assert list(table.index) == ["the_1", "dog", "the_4", "cat"]
+    assert (table["change"] > 0).all()
