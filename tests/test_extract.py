@@ -166,7 +166,9 @@ def test_sdpa_model_does_what_the_installed_transformers_does(tokenizer):
 def test_progress_default_is_silent_off_a_terminal_and_text_on_one(monkeypatch):
     from tqdm.std import tqdm as text_tqdm
 
-    from attn_utils import extract as ex
+    import importlib
+
+    ex = importlib.import_module("attn_utils.extract")
 
     monkeypatch.setattr(ex, "_stderr_is_terminal", lambda: False)  # Jupyter, nbconvert, CI logs
     assert isinstance(ex._batches(100, 10, None, "x"), range)
