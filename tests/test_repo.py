@@ -99,3 +99,13 @@ def test_make_figures_is_the_way_to_redraw_docs_figures():
     readme = (ROOT / "README.md").read_text()
     for image in re.findall(r"!\[[^\]]*\]\((docs/img/[^)]+)\)", readme):
         assert Path(image).name in (ROOT / "tools" / "figures.py").read_text(), image
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_shown_figure_is_stored(nb_path):
+    """A cell that calls plt.show() keeps its image: a kernel run with MPLBACKEND=Agg stores none (readers see no figure)."""
+    nb = nbformat.read(nb_path, as_version=4)
+    missing = [i for i, cell in enumerate(nb.cells)
+               if cell.cell_type == "code" and "plt.show()" in cell.source and "NBVAL_SKIP" not in cell.source
+               and not any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))]
+    assert not missing, f"cells {missing} show a figure but stored none (re-run without MPLBACKEND=Agg)"
