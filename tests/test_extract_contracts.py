@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 import attn_utils as au
-from attn_utils.extract import _word_groups
+from attn_utils.extract import SPECIAL_TOKENS
+from attn_utils.words import piece_groups
+
+
+def _word_groups(tokens, word_ids):
+    """How Attention.to_words groups pieces when it has no character spans."""
+    return piece_groups(tokens, word_ids, SPECIAL_TOKENS)
 from conftest import SEED_TEXT
 
 
