@@ -36,11 +36,32 @@ from .models import (
     load_model,
     load_tokenizer,
 )
-from .probing import load_probe_set, probe_baseline, probe_heads
-from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
+from .probing import load_probe_set, probe_baseline, probe_heads, probe_holdout
+from .plot import (
+    plot_grid,
+    plot_heads,
+    plot_heatmap,
+    plot_lines,
+    plot_query_heads,
+    plot_shapes,
+    plot_tree,
+    style_table,
+    use_japanese_font,
+)
 from .scratch import recompute_attention, scaled_dot_product, softmax
 from .words import group_tokens, token_spans, word_spans
 from .stats import binomial_interval, intervals_overlap, split_half
+from .syntax import (
+    align_words,
+    alignment_report,
+    format_syntax_table,
+    head_predictions,
+    load_treebank,
+    syntax_baseline,
+    syntax_heads,
+    syntax_table,
+)
+from .widgets import attention_toy
 
 __version__ = "0.1.0"
 
@@ -52,6 +73,7 @@ __all__ = [
     "AttentionTypeError",
     "EmptyTextError",
     "TokenNotFoundError",
+    "attention_toy",
     "FallbackWarning",
     "LoadedModel",
     "ModelNotAvailableError",
@@ -67,6 +89,7 @@ __all__ = [
     "positional_heads",
     "probe_baseline",
     "probe_heads",
+    "probe_holdout",
     "rollout",
     "save_html",
     "show_lines",
@@ -82,6 +105,8 @@ __all__ = [
     "plot_heatmap",
     "plot_lines",
     "plot_query_heads",
+    "plot_tree",
+    "plot_shapes",
     "recompute_attention",
     "scaled_dot_product",
     "softmax",
@@ -91,5 +116,13 @@ __all__ = [
     "token_ablation",
     "token_spans",
     "use_japanese_font",
+    "align_words",
+    "alignment_report",
+    "format_syntax_table",
+    "head_predictions",
+    "load_treebank",
+    "syntax_baseline",
+    "syntax_heads",
+    "syntax_table",
     "word_spans",
 ]

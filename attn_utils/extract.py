@@ -5,6 +5,7 @@ looking"), column = key ("who is looked at"); every row sums to 1.
 """
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -339,6 +340,28 @@ def _max_tokens(lm: Any) -> int:
     return min(limits) if limits else 512
 
 
+def model_inputs(model: Any, encoding: Any) -> dict[str, Any]:
+    """The tokenizer's outputs that ``model.forward`` takes by name, on the model's device.
+
+    A tokenizer may return more than its model accepts: a BERT tokenizer gives
+    ``token_type_ids``, which DistilBERT's ``forward`` rejects in transformers 4.x.
+
+    Args:
+        model: a ``transformers`` model.
+        encoding: the tokenizer's output (``input_ids``, ``attention_mask``, ...), tensors.
+
+    Returns:
+        name -> tensor, only the names that are parameters of ``model.forward``
+        (all of them for a wrapper whose ``forward(**inputs)`` names none).
+    """
+    params = inspect.signature(model.forward).parameters
+    named = {n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    if not named & set(encoding.keys()):
+        named = set(encoding.keys())
+    device = next(model.parameters()).device
+    return {k: v.to(device) for k, v in encoding.items() if k in named}
+
+
 def run_model(lm: Any, texts: list[str]) -> tuple[Any, Any]:
     """Tokenize ``texts`` (padded) and run the model with attentions on.
 
@@ -359,8 +382,7 @@ def run_model(lm: Any, texts: list[str]) -> tuple[Any, Any]:
                     f"the last {len(ids) - max_len} tokens were dropped ({text[:40]!r}...).",
                     stacklevel=3,
                 )
-    device = next(lm.model.parameters()).device
-    inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+    inputs = model_inputs(lm.model, enc)
     with torch.inference_mode():
         out = lm.model(**inputs, output_attentions=True)
     atts = getattr(out, "attentions", None)

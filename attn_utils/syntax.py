@@ -38,7 +38,10 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .extract import AttentionError, _batches, _check_batch_size, run_model
+from .errors import AttentionError
+from .extract import _batches, _check_batch_size, _max_tokens, run_model
+from .stats import binomial_interval, split_half
+from .words import _align, token_spans
 
 __all__ = [
     "Sentence",
@@ -51,8 +54,7 @@ __all__ = [
     "syntax_heads",
     "syntax_baseline",
     "syntax_table",
-    "split_halves",
-    "binomial_interval",
+    "format_syntax_table",
 ]
 
 #: Shipped treebank subsets (CC BY-SA 4.0, see attn_utils/data/ud/README.md).
@@ -193,87 +195,77 @@ def load_treebank(name_or_path: str | Path = "en_ewt") -> list[Sentence]:
 # --- alignment ---------------------------------------------------------------------------------
 
 def align_words(token_spans: Sequence[tuple[int, int] | None], word_spans: Sequence[tuple[int, int]]) -> list[int | None]:
-    """Which word each token belongs to, by character spans.
+    """Which UD word each token belongs to, by character spans.
 
-    Rule: a token belongs to the word it overlaps most (the first on a tie).
-    A token that overlaps no word (a bare SentencePiece ``▁``) joins the next
-    word (the previous one at the end). Special tokens (span ``None``) belong
-    to no word. Where a token crosses a word boundary (the word and the pieces
-    do not nest, e.g. one piece for two unidic short units), the word that gets
-    no token at all has no attention of its own: it is never predicted and its
-    own prediction counts as a miss (see :func:`alignment_report`).
+    The grouping is the package's one rule (:func:`attn_utils.words.group_tokens`):
+    a token belongs to the word holding its first character (a bare
+    SentencePiece ``▁``, an empty span, goes with the next word); a token that
+    *straddles* later words (the word and the pieces do not nest, e.g. one
+    v3 piece for two unidic short units) merges them into one group, because
+    its attention cannot be split. The group then stands for its first word;
+    the words merged into it own no token: they are never predicted, and their
+    own predictions count as misses (their share is :func:`alignment_report`).
 
     Args:
-        token_spans: per token ``(start, end)`` in the text, or ``None`` for special tokens.
-        word_spans: per word ``(start, end)``.
+        token_spans: per token ``(start, end)`` in the text, ``None`` for special
+            tokens (from :func:`attn_utils.words.token_spans`).
+        word_spans: per word ``(start, end)``, in order.
 
     Returns:
-        per token the 0-based word index, or ``None``.
+        per token the 0-based word index; ``None`` for special tokens; ``-1``
+        for a token outside every word (its attention is left out).
     """
-    starts = np.array([s for s, _ in word_spans], dtype=np.int64)
-    ends = np.array([e for _, e in word_spans], dtype=np.int64)
-    out: list[int | None] = []
-    pending: list[int] = []
-    for t, span in enumerate(token_spans):
-        if span is None:
-            out.append(None)
-            continue
-        s, e = span
-        overlap = np.minimum(ends, e) - np.maximum(starts, s)
-        if len(overlap) and overlap.max() > 0:
-            w = int(overlap.argmax())
-            out.append(w)
-            for p in pending:
-                out[p] = w
-            pending = []
-        else:
-            out.append(None)
-            pending.append(t)
-    if pending:  # trailing unmatched tokens: the last word
-        last = next((w for w in reversed(out) if w is not None), 0)
-        for p in pending:
-            out[p] = last
-    return out
+    groups, group_spans, _ = _align(token_spans, word_spans)
+    first_word = {a: w for w, (a, _) in enumerate(word_spans)}
+    owner: list[int | None] = [None] * len(token_spans)
+    for members, span in zip(groups, group_spans):
+        for t in members:
+            if token_spans[t] is None:
+                owner[t] = None
+            elif len(members) == 1 and span == token_spans[t] and span[0] not in first_word:
+                owner[t] = -1  # a token of its own, outside every word
+            else:
+                owner[t] = first_word[span[0]]
+    return owner
 
 
 def _nesting(token_spans: Sequence[tuple[int, int] | None], word_spans: Sequence[tuple[int, int]],
              owner: Sequence[int | None]) -> tuple[int, int]:
-    """(words crossed by a token that also covers another word, words left without a token)."""
-    crossed = set()
-    for span, w in zip(token_spans, owner):
-        if span is None or w is None:
+    """(words that share a token with another word, words left without a token of their own)."""
+    shared = set()
+    for span in token_spans:
+        if span is None or span[1] <= span[0]:
             continue
-        s, e = span
-        hit = [i for i, (ws, we) in enumerate(word_spans) if min(we, e) - max(ws, s) > 0]
+        hit = [i for i, (ws, we) in enumerate(word_spans) if min(we, span[1]) - max(ws, span[0]) > 0]
         if len(hit) > 1:
-            crossed.update(hit)
-    owned = {w for w in owner if w is not None}
-    return len(crossed), len(word_spans) - len(owned)
+            shared.update(hit)
+    owned = {w for w in owner if w is not None and w >= 0}
+    return len(shared), len(word_spans) - len(owned)
 
 
 def _token_spans(lm: Any, texts: list[str]) -> list[list[tuple[int, int] | None]]:
-    """Character span of every token (``None`` for special tokens), from the tokenizer's offsets."""
-    tok = lm.tokenizer
-    try:
-        enc = tok(texts, return_offsets_mapping=True, return_special_tokens_mask=True, truncation=True)
-    except (NotImplementedError, ValueError, TypeError) as err:
-        raise AttentionError(
-            f"The tokenizer {type(tok).__name__} does not give character offsets, which word alignment needs "
-            f"(a 'fast' tokenizer does): {err}"
-        ) from None
+    """Character span of every token (``None`` for special tokens), as :func:`attn_utils.words.token_spans`."""
+    tok = getattr(lm, "tokenizer", lm)  # a loaded model, or a bare tokenizer (au.load_tokenizer)
+    max_len = _max_tokens(lm) if hasattr(lm, "tokenizer") else min(int(getattr(tok, "model_max_length", 512)), 512)
     out = []
-    for offsets, special in zip(enc["offset_mapping"], enc["special_tokens_mask"]):
-        out.append([None if sp else (int(a), int(b)) for (a, b), sp in zip(offsets, special)])
+    for text in texts:
+        ids = tok(text, truncation=True, max_length=max_len)["input_ids"]
+        out.append(token_spans(tok, text, ids))
     return out
 
 
 def alignment_report(lm: Any, sentences: Sequence[Sentence]) -> pd.Series:
     """How well UD words and the model's tokens nest, over a treebank.
 
+    Args:
+        lm: a loaded model, or a bare tokenizer (``au.load_tokenizer(name)``).
+        sentences: from :func:`load_treebank`.
+
     Returns:
         Series with ``words``, ``crossed`` (words that share a token with
-        another word), ``without_token`` (words that own no token, see
-        :func:`align_words`), and the shares ``crossed_share``, ``without_token_share``.
+        another word: word and pieces do not nest), ``without_token`` (words
+        merged into an earlier word's group, see :func:`align_words`), and the
+        shares ``crossed_share``, ``without_token_share``.
     """
     spans = _token_spans(lm, [s.text for s in sentences])
     words = crossed = without = 0
@@ -342,15 +334,6 @@ def _poss_source(sent: Sentence) -> list[int]:
     return src
 
 
-def split_halves(sentences: Sequence[Sentence]) -> tuple[list[int], list[int]]:
-    """The fixed split: even positions select, odd positions report.
-
-    Interleaving keeps both halves spread over the file's documents.
-    """
-    idx = list(range(len(sentences)))
-    return idx[0::2], idx[1::2]
-
-
 def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, progress: bool | None = None,
                  split: bool = False) -> pd.DataFrame:
     """Accuracy of every attention head at pointing each word to its syntactic head.
@@ -364,8 +347,9 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         lm: a loaded model with a fast tokenizer (character offsets).
         sentences: from :func:`load_treebank`.
         batch_size: sentences per forward pass.
-        progress: progress bar (default: when there are several batches).
-        split: count the two halves of :func:`split_halves` separately
+        progress: a progress bar; None shows a text bar only in a terminal
+            (as :func:`~attn_utils.analysis.head_stats`), True forces one.
+        split: count the two halves of :func:`~attn_utils.stats.split_half` separately
             (adds an outer index level ``half``: "select" / "report").
 
     Returns:
@@ -384,7 +368,8 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     spans = _token_spans(lm, texts)
     order = np.argsort([len(x) for x in spans], kind="stable")
     halves = np.zeros(len(sentences), dtype=np.int64)
-    halves[split_halves(sentences)[1]] = 1
+    if split:
+        halves[split_half(len(sentences))[1]] = 1
     labels: dict[str, int] = {}
     rows_per_word = []
     for s in sentences:
@@ -392,8 +377,6 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     n_halves = 2 if split else 1
     hits = None  # [direction, layer, head, half * label]
     totals = np.zeros(n_halves * len(labels))
-    if progress is None:
-        progress = len(sentences) > batch_size
     for start in _batches(len(sentences), batch_size, progress, "syntax_heads"):
         chunk = [int(i) for i in order[start : start + batch_size]]
         enc, weights = run_model(lm, [texts[i] for i in chunk])  # [layer, batch, head, query, key]
@@ -412,7 +395,7 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
                 raise AttentionError(f"sentence {i}: {real} tokens in the batch but {len(tspans)} with offsets")
             owner = align_words(tspans, sent.spans)
             for t, w in enumerate(owner):
-                if w is not None:
+                if w is not None and w >= 0:
                     merge[b, t, w + 1] = 1.0
                     owned[b, w] = True
             specials = [t for t, w in enumerate(owner) if w is None]
@@ -510,23 +493,6 @@ def syntax_baseline(sentences: Sequence[Sentence], all_offsets: bool = False) ->
                          "n": [counts[r] for r in grid.index]}, index=grid.index)
 
 
-def binomial_interval(k: float, n: float, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion ``k / n``.
-
-    Returns:
-        ``(low, high)`` in 0..1; ``(0, 1)`` when ``n == 0``.
-    """
-    if n <= 0:
-        return 0.0, 1.0
-    from statistics import NormalDist
-
-    z = NormalDist().inv_cdf(0.5 + level / 2)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 100, level: float = 0.95,
                  **kwargs: Any) -> pd.DataFrame:
     """Clark et al.'s Table 1 with a held-out choice of head and offset.
@@ -534,8 +500,9 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     Choosing the best of ``2 x layers x heads`` heads on the same words one
     reports on inflates the number (with 288 heads and ~50 words, some head
     gets lucky). So the best head and the best offset are chosen on one half
-    of the sentences (even positions, :func:`split_halves`) and their accuracy
-    is reported on the other half (odd positions), with a Wilson interval.
+    of the sentences and their accuracy is reported on the other half, with an
+    exact (Clopper-Pearson) interval. The halves are :func:`~attn_utils.stats.split_half`
+    ``(len(sentences), seed=0)``: a fixed random split, the same on every machine.
 
     Args:
         scores: the output of ``syntax_heads(lm, sentences, split=True)``, or a
@@ -559,7 +526,7 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     if "half" not in (scores.index.names or []):
         raise AttentionError("syntax_table() needs syntax_heads(..., split=True): the head is chosen on one half "
                              "of the sentences and reported on the other")
-    select_idx, report_idx = split_halves(sentences)
+    select_idx, report_idx = split_half(len(sentences))
     base_select = syntax_baseline([sentences[i] for i in select_idx], all_offsets=True)
     base_report = syntax_baseline([sentences[i] for i in report_idx], all_offsets=True)
     counts = pd.Series([lab for s in sentences for r in s.relations for lab in _labels(r)]).value_counts()
@@ -568,13 +535,13 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     for rel in ["all"] + [r for r in counts.index if r != "all"]:
         if rel in SKIPPED or (rel != "all" and counts[rel] < min_count):
             continue
-        if rel not in sel.index.get_level_values(0) or rel not in rep.index.get_level_values(0):
-            continue
+        if rel not in base_select.index or rel not in base_report.index:
+            continue  # seen in one half only: nothing to choose on, or nothing to report on
         direction, layer, head = sel.loc[rel]["accuracy"].idxmax()
         chosen = rep.loc[(rel, direction, layer, head)]
         n = int(chosen["n"])
         acc = float(chosen["accuracy"])
-        low, high = binomial_interval(round(acc * n), n, level)
+        low, high = binomial_interval(int(round(acc * n)), n, level) if n else (0.0, 1.0)
         offsets = base_select.loc[rel, list(OFFSETS)].astype(float)
         offset = int(offsets.idxmax())
         off_acc = float(base_report.loc[rel, offset]) if rel in base_report.index else float("nan")
@@ -584,3 +551,22 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     table = pd.DataFrame(rows).set_index("relation")
     table.attrs["min_count"] = min_count
     return table
+
+
+def format_syntax_table(table: pd.DataFrame, caption: str = "") -> pd.DataFrame:
+    """:func:`syntax_table` as readable text columns (percentages, 0-based ``L<layer>-H<head>``).
+
+    Returns:
+        DataFrame indexed by relation with columns ``count``, ``n``, ``best head``,
+        ``accuracy [interval]``, ``best offset``, ``margin``; ``attrs["caption"]`` holds ``caption``.
+    """
+    out = pd.DataFrame({
+        "count": table["count"],
+        "n": table["n"],
+        "best head": [f"L{r.layer}-H{r.head} {r.direction}" for r in table.itertuples()],
+        "accuracy [interval]": [f"{r.accuracy:.1%} [{r.low:.1%}, {r.high:.1%}]" for r in table.itertuples()],
+        "best offset": [f"{r.offset:+d}: {r.offset_accuracy:.1%}" for r in table.itertuples()],
+        "margin": [f"{100 * r.margin:+.1f}" for r in table.itertuples()],
+    }, index=table.index)
+    out.attrs["caption"] = caption
+    return out
