@@ -235,8 +235,8 @@ class Attention:
                     "to_words(words=...) needs each token's character span; this Attention has none. "
                     "Use au.extract(lm, text), which fills att.spans."
                 )
-            groups = W.piece_groups(self.tokens, self.word_ids, SPECIAL_TOKENS)
-            tokens = [W.join_pieces([self.tokens[i] for i in members]) for members in groups]
+            groups = _word_groups(self.tokens, self.word_ids)
+            tokens = [_join_pieces([self.tokens[i] for i in members]) for members in groups]
             spans, merged = None, 0
         else:
             try:
@@ -256,6 +256,19 @@ class Attention:
         weights = np.einsum("qw,lhqk,kv->lhwv", mean, self.weights.astype(np.float64), merge)
         return Attention(tokens, weights.astype(np.float32), list(range(n_words)), self.text, self.caption,
                          spans=spans, merged_words=merged)
+
+
+def _word_groups(tokens: Sequence[str], word_ids: Sequence[int | None] | None) -> list[list[int]]:
+    """Token positions grouped by ``word_ids``, else ``##`` pieces (objects without spans)."""
+    from .words import piece_groups
+
+    return piece_groups(tokens, word_ids, SPECIAL_TOKENS)
+
+
+def _join_pieces(pieces: Sequence[str]) -> str:
+    from .words import join_pieces
+
+    return join_pieces(pieces)
 
 
 def _check_index(index: int, size: int, what: str) -> int:
