@@ -35,6 +35,7 @@ from .models import (
     hub_reachable,
     load_model,
     load_tokenizer,
+    untrained_twin,
 )
 from .probing import load_probe_set, probe_baseline, probe_heads
 from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, plot_tree, style_table, use_japanese_font
@@ -101,6 +102,7 @@ __all__ = [
     "style_table",
     "token_ablation",
     "token_spans",
+    "untrained_twin",
     "use_japanese_font",
     "align_words",
     "alignment_report",
