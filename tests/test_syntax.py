@@ -293,3 +293,15 @@ def test_table_chooses_on_one_half_and_reports_on_the_other(minilm):
     assert len(au.syntax_table(rigged, sentences, min_count=10**6)) == 1  # only "all" survives
     with pytest.raises(au.AttentionError, match="split=True"):
         au.syntax_table(scores.loc["select"], sentences)
+
+
+def test_untrained_twin_keeps_shape_and_tokenizer_but_not_weights(minilm):
+    twin = au.untrained_twin(minilm)
+    assert twin.tokenizer is minilm.tokenizer and twin.source == "untrained" and not twin.meaningful
+    assert "RANDOM" in twin.caption
+    assert twin.model.config.to_dict()["num_hidden_layers"] == minilm.num_layers
+    a = dict(minilm.model.named_parameters())["embeddings.word_embeddings.weight"]
+    b = dict(twin.model.named_parameters())["embeddings.word_embeddings.weight"]
+    assert a.shape == b.shape and not torch.allclose(a, b)
+    again = dict(au.untrained_twin(minilm).model.named_parameters())["embeddings.word_embeddings.weight"]
+    assert torch.equal(b, again)  # seeded: the same control every time
