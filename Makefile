@@ -7,17 +7,32 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 PYTEST := HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -rs
 
-.PHONY: setup run test unit nbval bench lab scrub clean
+# Offline classroom install: `make wheelhouse` on a machine with internet (same OS and Python as the lab),
+# copy the folder, then `make setup WHEELHOUSE=path/to/wheelhouse` with pip's index switched off.
+WHEELHOUSE ?=
+PIP_FROM   := $(if $(WHEELHOUSE),--no-index --find-links $(abspath $(WHEELHOUSE)))
+# Where a CPU-only torch can be had (Linux): e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+
+.PHONY: setup run test unit nbval test-oldest test-colab bench lab scrub figures clean wheelhouse
 
 setup: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed (found %s); try: make PYTHON=python3.11" % sys.version.split()[0]'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet $(PIP_FROM) --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIP_FROM) -r requirements.txt
+	$(BIN)/python -m pip install --quiet $(PIP_FROM) --no-deps -e .
 	@touch $@
+
+## make wheelhouse: every wheel the pinned requirements need, for this platform and Python, plus our own
+wheelhouse:
+	@mkdir -p wheelhouse
+	$(PYTHON) -m pip wheel --quiet --wheel-dir wheelhouse $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) \
+		-r requirements.txt pip "setuptools>=77"
+	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir wheelhouse .
+	@$(PYTHON) tools/check_wheelhouse.py wheelhouse
 
 ## make run: execute every notebook headlessly into build/ (real models when online, offline stand-ins otherwise)
 run: $(STAMP)
@@ -40,6 +55,22 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	$(PYTEST) $(NOTEBOOKS) $(NBVAL)
 
+## make test-oldest / test-colab: the same tests in a second environment under build/,
+## from constraints (tools/constraints.py): the floor of every bound in pyproject.toml,
+## or a Colab-like set (constraints/colab.txt). pip's cache is reused; torch is the CPU build on disk.
+test-oldest test-colab: test-%: build/env-%/.installed
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg build/env-$*/bin/python -m pytest -q -rs -p no:cacheprovider tests $(NOTEBOOKS) $(NBVAL)
+
+build/env-%/.installed: constraints/%.txt pyproject.toml tools/constraints.py
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed (found %s); try: make PYTHON=python3.11" % sys.version.split()[0]'
+	rm -rf build/env-$*
+	$(PYTHON) -m venv build/env-$*
+	$(PYTHON) tools/constraints.py $* > build/env-$*/constraints.txt
+	build/env-$*/bin/python -m pip install --quiet -c build/env-$*/constraints.txt '.[ja,offline,dev]'
+	build/env-$*/bin/python tools/constraints.py --check $* build/env-$*/constraints.txt
+	build/env-$*/bin/python -m pip list --format=freeze > build/env-$*/installed.txt
+	@touch $@
+
 ## make bench: ratios measured side by side (see benchmarks/run.py); writes build/bench.json
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
@@ -51,6 +82,10 @@ lab: $(STAMP)
 ## make scrub: keep outputs (readers see results on GitHub) but drop execution noise
 scrub: $(STAMP)
 	$(BIN)/python tools/scrub.py $(NOTEBOOKS)
+
+## make figures: redraw the README figures in docs/img/ (notebooks never write there)
+figures: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python tools/figures.py docs/img
 
 clean:
 	rm -rf build $(VENV)

@@ -37,8 +37,18 @@ from .models import (
     load_tokenizer,
     untrained_twin,
 )
-from .probing import load_probe_set, probe_baseline, probe_heads
-from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, plot_tree, style_table, use_japanese_font
+from .probing import load_probe_set, probe_baseline, probe_heads, probe_holdout
+from .plot import (
+    plot_grid,
+    plot_heads,
+    plot_heatmap,
+    plot_lines,
+    plot_query_heads,
+    plot_shapes,
+    plot_tree,
+    style_table,
+    use_japanese_font,
+)
 from .scratch import recompute_attention, scaled_dot_product, softmax
 from .words import group_tokens, token_spans, word_spans
 from .stats import binomial_interval, intervals_overlap, split_half
@@ -52,6 +62,7 @@ from .syntax import (
     syntax_heads,
     syntax_table,
 )
+from .widgets import attention_toy
 
 __version__ = "0.1.0"
 
@@ -63,6 +74,7 @@ __all__ = [
     "AttentionTypeError",
     "EmptyTextError",
     "TokenNotFoundError",
+    "attention_toy",
     "FallbackWarning",
     "LoadedModel",
     "ModelNotAvailableError",
@@ -78,6 +90,7 @@ __all__ = [
     "positional_heads",
     "probe_baseline",
     "probe_heads",
+    "probe_holdout",
     "rollout",
     "save_html",
     "show_lines",
@@ -94,6 +107,7 @@ __all__ = [
     "plot_lines",
     "plot_query_heads",
     "plot_tree",
+    "plot_shapes",
     "recompute_attention",
     "scaled_dot_product",
     "softmax",

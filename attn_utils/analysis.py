@@ -16,7 +16,16 @@ import numpy as np
 import pandas as pd
 
 from . import data
-from .extract import Attention, AttentionError, _batches, _check_batch_size, _check_texts, extract, run_model
+from .extract import (
+    Attention,
+    AttentionError,
+    _batches,
+    _check_batch_size,
+    _check_texts,
+    extract,
+    model_inputs,
+    run_model,
+)
 from .scratch import encoder_layers, project_heads
 
 __all__ = [
@@ -307,7 +316,7 @@ def norm_attention(lm: Any, text: str, per_head: bool = True) -> np.ndarray:
     import torch
 
     layers = encoder_layers(lm.model)
-    enc = lm.tokenizer(text, return_tensors="pt")
+    enc = model_inputs(lm.model, lm.tokenizer(text, return_tensors="pt"))
     with torch.inference_mode():
         out = lm.model(**enc, output_attentions=True, output_hidden_states=True)
         heads = lm.model.config.num_attention_heads
@@ -346,7 +355,7 @@ def token_ablation(lm: Any, text: str, query: str | int) -> pd.DataFrame:
 
     att = extract(lm, text)
     q = att.position(query)
-    enc = lm.tokenizer(text, return_tensors="pt")
+    enc = model_inputs(lm.model, lm.tokenizer(text, return_tensors="pt"))
     with torch.inference_mode():
         base = lm.model(**enc).last_hidden_state[0, q]
         keys = [k for k, t in enumerate(att.tokens) if k != q and t not in lm.tokenizer.all_special_tokens]

@@ -1,24 +1,10 @@
-"""The package's exceptions. Each is also the builtin a Python user would catch.
+"""The package's exceptions; each is also the builtin a Python user would catch.
 
-======================  =====================================  ==========================
-class                   raised for                             also an instance of
-======================  =====================================  ==========================
-AttentionError          any bad input to the package's         ValueError
-                        functions (the common base)
-AttentionTypeError      a wrong type (a number for a text,     AttentionError, TypeError
-                        a float for a layer; a model that is
-                        not BERT-style where that is needed)
-AttentionIndexError     a layer, head or token position out    AttentionError, IndexError
-                        of range
-TokenNotFoundError      a token label that is absent           AttentionError, KeyError
-AmbiguousTokenError     a token that occurs more than once     AttentionError, KeyError
-EmptyTextError          an empty or white-space-only text      AttentionError (ValueError)
-ModelNotAvailableError  a model that cannot be had here        OSError (as transformers'
-                                                               ``from_pretrained``)
-======================  =====================================  ==========================
-
-``except AttentionError`` catches every input error, as before; ``except
-KeyError`` catches a missing token as it would with ``DataFrame.loc``.
+``AttentionError`` (a ``ValueError``) is the base of every input error, so
+``except AttentionError`` catches them all; the subclasses add ``TypeError``,
+``IndexError`` or ``KeyError``. ``ModelNotAvailableError`` is an ``OSError``, as
+transformers' ``from_pretrained`` raises. The README's "Bad input" table lists
+which input raises which.
 """
 from __future__ import annotations
 

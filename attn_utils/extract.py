@@ -5,6 +5,7 @@ looking"), column = key ("who is looked at"); every row sums to 1.
 """
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -234,8 +235,8 @@ class Attention:
                     "to_words(words=...) needs each token's character span; this Attention has none. "
                     "Use au.extract(lm, text), which fills att.spans."
                 )
-            groups = W.piece_groups(self.tokens, self.word_ids, SPECIAL_TOKENS)
-            tokens = [W.join_pieces([self.tokens[i] for i in members]) for members in groups]
+            groups = _word_groups(self.tokens, self.word_ids)
+            tokens = [_join_pieces([self.tokens[i] for i in members]) for members in groups]
             spans, merged = None, 0
         else:
             try:
@@ -255,6 +256,19 @@ class Attention:
         weights = np.einsum("qw,lhqk,kv->lhwv", mean, self.weights.astype(np.float64), merge)
         return Attention(tokens, weights.astype(np.float32), list(range(n_words)), self.text, self.caption,
                          spans=spans, merged_words=merged)
+
+
+def _word_groups(tokens: Sequence[str], word_ids: Sequence[int | None] | None) -> list[list[int]]:
+    """Token positions grouped by ``word_ids``, else ``##`` pieces (objects without spans)."""
+    from .words import piece_groups
+
+    return piece_groups(tokens, word_ids, SPECIAL_TOKENS)
+
+
+def _join_pieces(pieces: Sequence[str]) -> str:
+    from .words import join_pieces
+
+    return join_pieces(pieces)
 
 
 def _check_index(index: int, size: int, what: str) -> int:
@@ -339,6 +353,28 @@ def _max_tokens(lm: Any) -> int:
     return min(limits) if limits else 512
 
 
+def model_inputs(model: Any, encoding: Any) -> dict[str, Any]:
+    """The tokenizer's outputs that ``model.forward`` takes by name, on the model's device.
+
+    A tokenizer may return more than its model accepts: a BERT tokenizer gives
+    ``token_type_ids``, which DistilBERT's ``forward`` rejects in transformers 4.x.
+
+    Args:
+        model: a ``transformers`` model.
+        encoding: the tokenizer's output (``input_ids``, ``attention_mask``, ...), tensors.
+
+    Returns:
+        name -> tensor, only the names that are parameters of ``model.forward``
+        (all of them for a wrapper whose ``forward(**inputs)`` names none).
+    """
+    params = inspect.signature(model.forward).parameters
+    named = {n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    if not named & set(encoding.keys()):
+        named = set(encoding.keys())
+    device = next(model.parameters()).device
+    return {k: v.to(device) for k, v in encoding.items() if k in named}
+
+
 def run_model(lm: Any, texts: list[str]) -> tuple[Any, Any]:
     """Tokenize ``texts`` (padded) and run the model with attentions on.
 
@@ -359,8 +395,7 @@ def run_model(lm: Any, texts: list[str]) -> tuple[Any, Any]:
                     f"the last {len(ids) - max_len} tokens were dropped ({text[:40]!r}...).",
                     stacklevel=3,
                 )
-    device = next(lm.model.parameters()).device
-    inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+    inputs = model_inputs(lm.model, enc)
     with torch.inference_mode():
         out = lm.model(**inputs, output_attentions=True)
     atts = getattr(out, "attentions", None)

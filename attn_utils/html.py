@@ -106,6 +106,22 @@ render();
 """
 
 
+#: JSON inside ``<script>``: characters that could end the script or open an HTML comment
+#: or CDATA section, and the line separators that older JavaScript reads as line ends.
+_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def script_json(value: object) -> str:
+    """JSON that is safe to place inside a ``<script>`` element.
+
+    ``<``, ``>``, ``&``, U+2028 and U+2029 become ``\\uXXXX`` escapes, which
+    JavaScript reads back as the same characters; so a token such as
+    ``</script><script>...`` stays a string and cannot end the script.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return "".join(_SCRIPT_ESCAPES.get(c, c) for c in text)
+
+
 def _payload(att: Attention, layer: int, heads: list[int], query: int | None, min_weight: float) -> dict:
     quant = np.clip(np.rint(att.weights * 255), 0, 255).astype(np.uint8)  # [layer, head, query, key]
     longest = max(len(t) for t in att.labels)
@@ -148,9 +164,9 @@ def lines_html(att: Attention, layer: int = -1, heads: list[int] | int | None = 
         heads = [att.head_index(int(h)) for h in heads]
     q = None if query is None else att.position(query)
     root_id = f"au-lines-{uuid.uuid4().hex[:12]}"  # unique even across kernel restarts
-    data = json.dumps(_payload(att, layer, heads, q, float(min_weight)), ensure_ascii=False, separators=(",", ":"))
-    caption = html_lib.escape(title or att.caption or "")
-    js = _JS.replace("ROOT_ID", json.dumps(root_id)).replace("DATA", data, 1)
+    data = script_json(_payload(att, layer, heads, q, float(min_weight)))
+    caption = html_lib.escape(title or att.caption or "")  # tokens, model names and paths: never raw
+    js = _JS.replace("ROOT_ID", script_json(root_id)).replace("DATA", data, 1)
     return (
         f'<div class="au-lines" id="{root_id}"><style>{_CSS}</style>'
         f'<div class="au-bar"><select class="au-layer" aria-label="layer"></select>'

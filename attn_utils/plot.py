@@ -6,22 +6,113 @@ are 0-based, as in code, and labelled as such.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+import functools
+import importlib.util
+import re
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .extract import Attention
 
-__all__ = ["plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "style_table", "use_japanese_font", "plot_tree"]
+__all__ = [
+    "plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "plot_shapes", "style_table",
+    "use_japanese_font", "plot_tree",
+]
 
 CMAP = "Blues"
+#: CSS fonts for tables with Japanese labels (a browser, not matplotlib, draws them).
+JAPANESE_CSS_FONTS = '"IPAexGothic", "Hiragino Sans", "Yu Gothic", "Noto Sans CJK JP", "Meiryo", sans-serif'
 #: One colour per head (as in BertViz), dark enough to read as thin lines on white.
 PALETTE = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a",
     "#637939", "#8c6d31", "#843c39", "#7b4173",
 ]
+
+
+#: Kana, CJK punctuation, kanji (incl. extension A and compatibility) and half-width katakana.
+_JAPANESE = re.compile("[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+JAPANESE_FONT = "IPAexGothic"
+_FONT_HINT = ("Japanese labels need the font package matplotlib-fontja: "
+              "pip install matplotlib-fontja   (or: pip install 'attn-utils[ja]')")
+_warned_no_font = False
+
+
+def has_japanese(texts: str | Iterable[str]) -> bool:
+    """True if any of the strings contains kana or kanji."""
+    texts = [texts] if isinstance(texts, str) else texts
+    return any(_JAPANESE.search(str(t)) for t in texts)
+
+
+def _japanese_font_file() -> Path | None:
+    """``ipaexg.ttf`` inside ``matplotlib-fontja``, found without importing it (its import
+    sets the global ``rcParams``)."""
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "fonts" / "ipaexg.ttf"
+    return path if path.is_file() else None
+
+
+def _register_japanese_font() -> str | None:
+    """Make IPAexGothic known to matplotlib (once) and return its name; None, with one
+    warning per session giving the pip command, when ``matplotlib-fontja`` is missing."""
+    global _warned_no_font
+    from matplotlib import font_manager
+
+    path = _japanese_font_file()
+    if path is None:
+        if not _warned_no_font:
+            _warned_no_font = True
+            warnings.warn(_FONT_HINT, UserWarning, stacklevel=4)
+        return None
+    if not any(Path(f.fname) == path for f in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(str(path))
+    return JAPANESE_FONT
+
+
+def japanese_labels(fig: Any) -> Any:
+    """Give a figure's text a font with Japanese glyphs, if any of its text is Japanese.
+
+    The user's font comes first and IPAexGothic second (matplotlib falls back
+    glyph by glyph), set on the text artists and on the axes' tick-label
+    settings, so labels drawn later keep it. ``rcParams`` are not changed.
+
+    Returns:
+        the figure.
+    """
+    import matplotlib
+    from matplotlib.text import Text
+
+    texts = fig.findobj(Text)
+    tick_texts = [str(t) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+                  for t in getattr(axis.get_major_formatter(), "seq", [])]
+    if not has_japanese([t.get_text() for t in texts] + tick_texts):
+        return fig
+    name = _register_japanese_font()
+    if name is None:
+        return fig
+    user = matplotlib.rcParams["font.family"]
+    for text in texts:
+        family = [f for f in text.get_fontfamily() if f != name]
+        text.set_fontfamily([*family, name])
+    for ax in fig.axes:
+        ax.tick_params(axis="both", which="both", labelfontfamily=[*user, name])
+    return fig
+
+
+def _japanese_aware(plot: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: the figure a plot function returns draws its Japanese labels (see :func:`japanese_labels`)."""
+
+    @functools.wraps(plot)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return japanese_labels(plot(*args, **kwargs))
+
+    return wrapper
 
 
 def _axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
@@ -51,6 +142,7 @@ def _matrix(ax: Any, values: np.ndarray, rows: list[str], cols: list[str], annot
     return im
 
 
+@_japanese_aware
 def plot_heatmap(att: Attention, layer: int = -1, head: int = 0, *, ax: Any = None,
                  figsize: tuple[float, float] = (6.0, 5.0), annotate: bool | None = None,
                  title: str | None = None, colorbar_label: str = "attention weight") -> Any:
@@ -67,6 +159,7 @@ def plot_heatmap(att: Attention, layer: int = -1, head: int = 0, *, ax: Any = No
     return fig
 
 
+@_japanese_aware
 def plot_query_heads(att: Attention, token: str | int, layer: int = -1, *, ax: Any = None,
                      figsize: tuple[float, float] | None = None, annotate: bool | None = None) -> Any:
     """Where one query token looks in every head of a layer: rows = heads, columns = keys."""
@@ -83,6 +176,7 @@ def plot_query_heads(att: Attention, token: str | int, layer: int = -1, *, ax: A
     return fig
 
 
+@_japanese_aware
 def plot_grid(values: pd.DataFrame | np.ndarray, *, title: str = "", ax: Any = None,
               figsize: tuple[float, float] | None = None, annotate: bool = True,
               vmax: float | None = None, colorbar_label: str = "attention weight",
@@ -135,6 +229,7 @@ def _draw_lines(ax: Any, att: Attention, layer: int, head: int, query: int | Non
     ax.axis("off")
 
 
+@_japanese_aware
 def plot_lines(att: Attention, layer: int = -1, head: int = 0, query: str | int | None = None, *,
                ax: Any = None, figsize: tuple[float, float] | None = None, color: str = "tab:blue") -> Any:
     """A line view (as in BertViz) of one head: query tokens on the left, keys on the right.
@@ -152,6 +247,7 @@ def plot_lines(att: Attention, layer: int = -1, head: int = 0, query: str | int 
     return fig
 
 
+@_japanese_aware
 def plot_heads(att: Attention, layer: int = -1, kind: str = "lines", query: str | int | None = None, *,
                figsize: tuple[float, float] | None = None, ncols: int = 6) -> Any:
     """Every head of one layer as a grid of small line views (``kind="lines"``) or heatmaps."""
@@ -181,6 +277,108 @@ def plot_heads(att: Attention, layer: int = -1, kind: str = "lines", query: str 
     return fig
 
 
+def attention_shapes(seq_len: int, d_model: int, heads: int) -> list[tuple[str, str, tuple[int, ...]]]:
+    """The tensors of one multi-head attention layer, in order: ``(name, symbolic shape, shape)``.
+
+    Raises:
+        ValueError: when ``heads`` does not divide ``d_model`` (the message lists the valid head counts).
+    """
+    for name, v in (("seq_len", seq_len), ("d_model", d_model), ("heads", heads)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if d_model % heads:
+        valid = [h for h in range(1, d_model + 1) if d_model % h == 0]
+        raise ValueError(f"d_model ({d_model}) must be divisible by heads ({heads}); valid head counts: {valid}")
+    T, D, h, d = seq_len, d_model, heads, d_model // heads
+    return [
+        ("input $x$", "(T, d_model)", (T, D)),
+        ("$Q, K, V = x\\,W_Q,\\ x\\,W_K,\\ x\\,W_V$", "(T, d_model)", (T, D)),
+        ("split into heads", "(h, T, d_head)", (h, T, d)),
+        ("scores $QK^\\top / \\sqrt{d_{head}}$", "(h, T, T)", (h, T, T)),
+        ("weights = softmax(scores)\nrows sum to 1", "(h, T, T)", (h, T, T)),
+        ("weights @ $V$", "(h, T, d_head)", (h, T, d)),
+        ("concatenate heads", "(T, d_model)", (T, D)),
+        ("output = concat $W_O$", "(T, d_model)", (T, D)),
+    ]
+
+
+def plot_shapes(seq_len: int = 5, d_model: int = 8, heads: int = 2, *, figsize: tuple[float, float] | None = None) -> Any:
+    """The shapes of the tensors through one attention layer, drawn to scale (one square per number).
+
+    x -> Q, K, V -> split into heads -> scores -> weights -> weights @ V -> concatenate -> output.
+    Stacked squares are the heads (one colour each); ``T`` = ``seq_len``, ``d_head = d_model / heads``.
+    """
+    import matplotlib.patches as patches
+    import matplotlib.pyplot as plt
+
+    stages = attention_shapes(seq_len, d_model, heads)
+    T, D, h = seq_len, d_model, heads
+    cell, gap, lift = 0.28, 1.9, 0.16  # square size, space between stages, offset between stacked heads
+    qkv_colors = {"Q": "#c44e52", "K": "#8172b3", "V": "#55a868"}
+    head_colors = ["#1f77b4", "#ff7f0e", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f"] + PALETTE
+
+    def matrix(ax: Any, x0: float, y0: float, rows: int, cols: int, color: str, alpha: float = 0.85,
+               blocks: list[str] | None = None) -> None:
+        for c in range(cols):
+            face = blocks[c * len(blocks) // cols] if blocks else color
+            for r in range(rows):
+                ax.add_patch(patches.Rectangle((x0 + c * cell, y0 + (rows - 1 - r) * cell), cell, cell,
+                                               facecolor=face, edgecolor="white", lw=0.6, alpha=alpha))
+
+    def stack(ax: Any, x0: float, y0: float, n: int, rows: int, cols: int, base: str | None = None) -> None:
+        for i in reversed(range(n)):  # head 0 in front
+            matrix(ax, x0 + i * lift, y0 + i * lift, rows, cols, base or head_colors[i % len(head_colors)],
+                   alpha=0.9 if i == 0 else 0.55)
+
+    sep = 0.7  # vertical space between Q, K and V
+    widths = [s[-1] * cell + (h * lift if len(s) == 3 else 0) for _, _, s in stages]
+    span_x = sum(widths) + gap * (len(stages) - 1) + 1.0
+    span_y = 3 * T * cell + 2 * sep + h * lift + 2.2
+    scale = min(0.75, 17.0 / span_x)  # inches per unit, at most 17 inches wide
+    figsize = figsize or (span_x * scale, span_y * scale + 0.5)
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    x = 0.0
+    mid = 0.0
+    for k, (name, symbol, shape) in enumerate(stages):
+        rows, cols = shape[-2], shape[-1]
+        if k in (1, 2):  # three tensors, one above the other: Q, K, V
+            ys = [mid + offset - rows * cell / 2 for offset in (T * cell + sep, 0.0, -(T * cell + sep))]
+            for (letter, color), y0 in zip(qkv_colors.items(), ys):
+                if k == 1:
+                    matrix(ax, x, y0, rows, cols, color)
+                else:
+                    stack(ax, x, y0, h, rows, cols)
+                    ax.add_patch(patches.Rectangle((x - 0.04, y0 - 0.04), cols * cell + 0.08, rows * cell + 0.08,
+                                                   fill=False, edgecolor=color, lw=1.6))
+                ax.text(x - 0.12, y0 + rows * cell / 2, letter, ha="right", va="center", fontsize=11,
+                        color=color, weight="bold")
+            bottom = ys[-1]
+        elif k == 6:  # the concatenation: each head's columns in its colour
+            y0 = mid - rows * cell / 2
+            matrix(ax, x, y0, rows, cols, "", blocks=[head_colors[i % len(head_colors)] for i in range(h)])
+            bottom = y0
+        else:
+            y0 = mid - rows * cell / 2
+            if len(shape) == 3:
+                stack(ax, x, y0, h, rows, cols)
+            else:
+                matrix(ax, x, y0, rows, cols, "0.55")
+            bottom = y0
+        width = cols * cell + (h * lift if len(shape) == 3 else 0)
+        ax.text(x + width / 2, bottom - 0.25, f"{name}\n{symbol}\n= {shape}", ha="center", va="top", fontsize=8.5)
+        if k < len(stages) - 1:
+            ax.annotate("", xy=(x + width + gap - (0.5 if k in (0, 1) else 0.25), mid), xytext=(x + width + 0.2, mid),
+                        arrowprops={"arrowstyle": "-|>", "color": "0.3", "lw": 1.4})
+        x += width + gap
+    ax.set_xlim(-0.6, x - gap + 0.4)
+    ax.set_ylim(mid - T * cell * 1.5 - sep - 1.6, mid + T * cell * 1.5 + sep + h * lift + 0.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(f"one attention layer: T = {T} tokens, d_model = {D}, h = {h} heads, d_head = {D // h}"
+                 "  (one square = one number; stacked = heads)", fontsize=10)
+    return fig
+
+
 def style_table(frame: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
     """A DataFrame of weights coloured like the heatmaps, with a caption (e.g. ``att.caption``).
 
@@ -188,11 +386,21 @@ def style_table(frame: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
         a pandas Styler (displays as an HTML table in notebooks).
     """
     styler = frame.style.background_gradient(cmap=CMAP, axis=None, vmin=0.0).format(f"{{:.{digits}f}}")
-    return styler.set_caption(caption) if caption else styler
+    if caption:
+        styler = styler.set_caption(caption)
+    if has_japanese([caption, *map(str, frame.index), *map(str, frame.columns)]):
+        # the browser draws the table: name fonts with Japanese glyphs (IPAexGothic where installed)
+        styler = styler.set_table_styles([{"selector": "", "props": [("font-family", JAPANESE_CSS_FONTS)]}],
+                                         overwrite=False)
+    return styler
 
 
 def use_japanese_font() -> str:
-    """Make matplotlib draw Japanese (IPAexGothic from ``matplotlib-fontja``) and return the font name.
+    """Make IPAexGothic (from ``matplotlib-fontja``) matplotlib's global font and return its name.
+
+    The package's own plots and tables need no call: they pick the font by
+    themselves when their labels contain Japanese. Call this for your own
+    matplotlib figures; it changes ``rcParams`` for the whole session.
 
     Raises:
         ImportError: with the pip command to run, when ``matplotlib-fontja`` is missing.

@@ -92,12 +92,15 @@ def recompute_attention(lm: Any, text: str, scale: bool = True) -> tuple[np.ndar
     """
     import torch
 
+    from .extract import model_inputs
+
+    layers = encoder_layers(lm.model)  # the architecture is checked before the model runs
     enc = lm.tokenizer(text, return_tensors="pt")
     with torch.inference_mode():
-        out = lm.model(**enc, output_attentions=True, output_hidden_states=True)
+        out = lm.model(**model_inputs(lm.model, enc), output_attentions=True, output_hidden_states=True)
     heads = lm.model.config.num_attention_heads
     recomputed = []
-    for layer, block in enumerate(encoder_layers(lm.model)):
+    for layer, block in enumerate(layers):
         x = out.hidden_states[layer][0]  # (T, hidden)
         q = project_heads(block.attention.self.query, x, heads)  # (heads, T, d)
         k = project_heads(block.attention.self.key, x, heads)

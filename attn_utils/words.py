@@ -71,7 +71,18 @@ def token_spans(tokenizer: Any, text: str, input_ids: Sequence[int]) -> list[Spa
         spans = _fast_spans(tokenizer, text, ids)
     else:
         spans = _slow_spans(tokenizer, text, ids, special)
+    spans = [None if s is None else _trim(text, s) for s in spans]
     return _empty_pieces_point_forward(tokenizer, ids, spans)
+
+
+def _trim(text: str, span: Span) -> Span:
+    """Leave out the white space a piece carries (SentencePiece's "▁dog" covers " dog")."""
+    a, b = span
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return (a, b)
 
 
 def _fast_spans(tokenizer: Any, text: str, ids: list[int]) -> list[Span | None]:

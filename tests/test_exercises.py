@@ -368,3 +368,13 @@ def test_head_accuracy_check_names_self_root_and_one_based_mistakes(capsys):
     passes(capsys, ex.check_head_accuracy, right)
     fails(ex.check_head_accuracy, "自分自身", with_self)
     fails(ex.check_head_accuracy, "根", with_root)
+
+
+def test_weight_vs_norm_check(capsys, minilm, seed_att):
+    norms = au.norm_attention(minilm, SEED_TEXT)
+    q = seed_att.position("chased")
+    w, n = seed_att.weights[2, 3, q], norms[2, 3, q]
+    kw = dict(att=seed_att, norms=norms, query="chased", layer=2, head=3)
+    passes(capsys, ex.check_weight_vs_norm, seed_att.labels[int(w.argmax())], seed_att.labels[int(n.argmax())], **kw)
+    fails(ex.check_weight_vs_norm, "ノルムで 1 位の key", seed_att.labels[int(w.argmax())],
+          seed_att.labels[int(n.argmin())], **kw)

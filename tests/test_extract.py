@@ -2,6 +2,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import attn_utils as au
 from conftest import SEED_TEXT
@@ -135,11 +136,28 @@ def test_tiny_models_of_each_family(tiny_model):
     np.testing.assert_allclose(batched[0].weights, att.weights, atol=1e-5)
 
 
-def test_sdpa_model_gives_a_clear_error(tokenizer):
+def test_sdpa_model_does_what_the_installed_transformers_does(tokenizer):
+    """SDPA differs by version: 4.40 has no SDPA for BERT (it refuses to build one); 4.41-4.x
+    falls back to eager when attentions are asked for, giving eager's weights; 5.x returns
+    an empty tuple, which extract() turns into an error that names the fix."""
+    import transformers
     from transformers import BertConfig, BertModel
 
-    cfg = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
-                     num_attention_heads=2, intermediate_size=32, attn_implementation="sdpa")
-    lm = au.LoadedModel(BertModel(cfg).eval(), tokenizer, "sdpa", "stand-in", "config")
-    with pytest.raises(au.AttentionError, match="eager"):
-        au.extract(lm, SEED_TEXT)
+    version = tuple(int(x) for x in transformers.__version__.split(".")[:2])
+    shape = dict(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                 num_attention_heads=2, intermediate_size=32)
+    if version < (4, 41):
+        with pytest.raises(ValueError, match="scaled_dot_product_attention"):
+            BertModel(BertConfig(**shape, attn_implementation="sdpa"))
+        return
+    torch.manual_seed(0)
+    sdpa = BertModel(BertConfig(**shape, attn_implementation="sdpa")).eval()
+    lm = au.LoadedModel(sdpa, tokenizer, "sdpa", "stand-in", "config")
+    if version >= (5, 0):
+        with pytest.raises(au.AttentionError, match="eager"):
+            au.extract(lm, SEED_TEXT)
+        return
+    eager = BertModel(BertConfig(**shape, attn_implementation="eager")).eval()
+    eager.load_state_dict(sdpa.state_dict())
+    expected = au.extract(au.LoadedModel(eager, tokenizer, "eager", "stand-in", "config"), SEED_TEXT)
+    np.testing.assert_allclose(au.extract(lm, SEED_TEXT).weights, expected.weights, atol=1e-6)

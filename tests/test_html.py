@@ -53,6 +53,7 @@ def test_bad_arguments_name_valid_choices(att):
         au.lines_html(att, query="mouse")
 
 
+@pytest.mark.browser
 def test_page_draws_switches_layers_and_stays_offline(att, browser, tmp_path):
     path = au.save_html(att, tmp_path / "seed.html", layer=0)
     browser.open(path.as_uri())
@@ -98,6 +99,7 @@ def test_static_line_views(att):
     assert len([a for a in grid_hm.axes if a.get_title()]) == att.num_heads
 
 
+@pytest.mark.browser
 def test_page_with_128_tokens_renders(minilm, browser, tmp_path):
     long_text = " ".join(["the quick brown fox jumps over the lazy dog ."] * 13)
     big = au.extract(minilm, long_text)
@@ -109,3 +111,48 @@ def test_page_with_128_tokens_renders(minilm, browser, tmp_path):
     browser.js("document.querySelector('.au-cell[data-l=\"0\"][data-h=\"0\"]').click()")
     browser.js("document.querySelector('text[data-side=\"0\"][data-i=\"5\"]').dispatchEvent(new MouseEvent('click'))")
     assert 0 < browser.js("+document.querySelector('svg.au-svg').dataset.lines") <= len(big)
+
+
+HOSTILE = [
+    "[CLS]",
+    "</script><script>window.__pwned = 'script'</script>",
+    '<img src=x onerror="window.__pwned = \'img\'">',
+    "\"quotes' & <b>bold</b> &amp;",
+    "line\u2028separator\u2029para",
+    "<!--",
+    "]]>",
+    "[SEP]",
+]
+
+
+@pytest.fixture(scope="module")
+def hostile():
+    """A hand-built Attention whose tokens, text and caption try to break out of the page."""
+    n = len(HOSTILE)
+    w = np.random.default_rng(1).random((2, 2, n, n)).astype(np.float32)
+    return au.Attention(HOSTILE, w / w.sum(-1, keepdims=True), text=" ".join(HOSTILE),
+                        caption="</span><img src=x onerror=\"window.__pwned='caption'\">")
+
+
+def test_script_json_escapes_what_could_end_a_script(hostile):
+    fragment = au.lines_html(hostile)
+    script = fragment[fragment.index("<script>") + len("<script>"):fragment.rindex("</script>")]
+    for raw in ("</script", "<script", "<img", "<!--", "]]>", "\u2028", "\u2029"):
+        assert raw not in script, raw
+    assert fragment.count("<script>") == 1 and fragment.count("</script>") == 1
+    assert "<img" not in fragment  # the caption is HTML-escaped too
+
+
+def test_hostile_tokens_run_no_code_and_show_literally(hostile, browser, tmp_path):
+    path = au.save_html(hostile, tmp_path / "hostile.html", title=hostile.caption)
+    browser.open(path.as_uri())
+    assert browser.js("typeof window.__pwned") == "undefined"
+    assert browser.js("document.querySelectorAll('img, b').length") == 0
+    assert browser.js("document.querySelectorAll('script').length") == 1
+    shown = browser.js("Array.from(document.querySelectorAll('svg.au-svg text[data-side=\"0\"]')).map(t => t.textContent)")
+    assert shown == hostile.labels  # every token drawn as the text it is
+    assert browser.js("document.querySelector('.au-cap').textContent") == hostile.caption
+    assert browser.js("document.title") == "attention: " + " ".join(hostile.tokens)
+    # the page still works: a click on a token pins its row
+    browser.js("document.querySelector('text[data-side=\"0\"][data-i=\"1\"]').dispatchEvent(new MouseEvent('click'))")
+    assert HOSTILE[1] in browser.js("document.querySelector('.au-note').textContent")

@@ -39,3 +39,33 @@ def test_readme_has_one_badge_per_notebook():
         assert readme.count(colab_link(nb)) == 1, nb.name
     for image in re.findall(r"!\[[^\]]*\]\((docs/[^)]+)\)", readme):
         assert (ROOT / image).is_file(), image
+
+
+def test_sdist_holds_every_file_the_tests_need(tmp_path):
+    """From an unpacked sdist, `pytest tests` and nbval find their fixtures, notebooks and sanitize file."""
+    import shutil
+    import subprocess
+    import sys
+    import tarfile
+
+    # a copy without build products: setuptools would also ship whatever a stale *.egg-info lists
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__"))
+    build = ("import sys; from setuptools import build_meta; "
+             "print(build_meta.build_sdist(sys.argv[1]))")
+    out = subprocess.run([sys.executable, "-c", build, str(tmp_path)], cwd=src, capture_output=True,
+                         text=True, check=True)
+    with tarfile.open(tmp_path / out.stdout.strip().splitlines()[-1]) as tar:
+        shipped = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    needed = [p for p in (ROOT / "tests").iterdir() if p.is_file() and p.suffix in {".py", ".cfg"}]
+    needed += NOTEBOOKS + [ROOT / "pyproject.toml", ROOT / "README.md", ROOT / "Makefile"]
+    missing = [str(p.relative_to(ROOT)) for p in needed if str(p.relative_to(ROOT)) not in shipped]
+    assert not missing, missing
+
+
+def test_python_floor_agrees_with_the_makefile():
+    """pyproject's requires-python is the version the Makefile insists on (the tests use tomllib, 3.11+)."""
+    spec = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    floor = tuple(int(x) for x in re.fullmatch(r">=\s*(\d+)\.(\d+)", spec).groups())
+    checks = set(re.findall(r"sys\.version_info >= \((\d+), (\d+)\)", (ROOT / "Makefile").read_text()))
+    assert checks == {tuple(map(str, floor))}

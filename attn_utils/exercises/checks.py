@@ -157,7 +157,7 @@ def check_scaling_entropy(entropy_scaled: Any, entropy_unscaled: Any, *, lm: Any
     check_close(got_s, want_s, atol=1e-3, name="entropy_scaled")
     check_close(got_u, want_u, atol=1e-3, name="entropy_unscaled")
     lower = int((want_u < want_s).sum())
-    return f"√d を外すと {lower} / {L} 層でエントロピーが下がりました (注意が一点に集中する)。"
+    return f"√d を外すと {lower} / {L} 層でエントロピーが下がりました (attention が一点に集中する)。"
 
 
 # --- notebook 02: BERT's attention --------------------------------------------------------
@@ -274,7 +274,7 @@ def check_stats_argmax(best: Any, *, stats: Any, column: str = "next") -> str:
     return f"第 {layer} 層ヘッド {head}: {column} = {col.max():.2f} (コーパス平均)。"
 
 
-@exercise("練習 (ピースの重みを足して単語にする)")
+@exercise("練習 (サブワードの重みを足して単語にする)")
 def check_word_weight(weight: Any, *, pieces: Any, words: Any, layer: int, head: int, query: str, word: str) -> str:
     """The word-level weight ``query -> word``: the sum of ``query``'s weights on ``word``'s pieces."""
     want = float(words.frame(layer, head).loc[query, word])
@@ -282,7 +282,7 @@ def check_word_weight(weight: Any, *, pieces: Any, words: Any, layer: int, head:
     check_shape(got, (), "答え (数 1 つ)")
     n_pieces = len(pieces.tokens) - len(words.tokens) + 1
     if n_pieces > 1 and np.isclose(got * n_pieces, want, atol=1e-5):
-        raise ExerciseError("ピースの重みを平均していませんか? key 側は合計します (どのピースへの重みも、その単語への重み)。")
+        raise ExerciseError("サブワードの重みを平均していませんか? key 側は合計します (どのサブワードへの重みも、その単語への重み)。")
     check_close(got, want, atol=1e-5, name=f"{query} → {word} の重み")
     return f"{query} → {word} = {want:.3f} (words.frame と同じ)。"
 
@@ -342,6 +342,18 @@ def check_entropy_pair(trained: Any, untrained: Any, *, att_trained: Any, att_un
 
 
 # --- notebook 05: beyond weights ---------------------------------------------------------
+
+
+@exercise("練習 (重みとノルムで 1 位は同じ?)")
+def check_weight_vs_norm(top_by_weight: Any, top_by_norm: Any, *, att: Any, norms: np.ndarray, query: str,
+                         layer: int, head: int) -> str:
+    """The key labels with the largest weight and the largest norm ``||alpha f(x)||`` in ``query``'s row."""
+    q = att.position(query)
+    by_weight = dict(zip(att.labels, att.weights[layer, head, q].astype(float)))
+    by_norm = dict(zip(att.labels, np.asarray(norms)[layer, head, q].astype(float)))
+    check_argmax(top_by_weight, by_weight, name="重みで 1 位の key")
+    check_argmax(top_by_norm, by_norm, name="ノルムで 1 位の key")
+    return "同じ key です。" if top_by_weight == top_by_norm else "重みとノルムで 1 位が違います。"
 
 
 @exercise("練習 (rollout の残差の重み)")
