@@ -31,6 +31,7 @@ from .offline import (
     ENGLISH_NAMES,
     JAPANESE_NAMES,
     TOKENIZERS,
+    UNTRAINED_SEED,
     bundled_model_dir,
     e5_parts,
     load_tokenizer,
