@@ -8,7 +8,8 @@ makes the tests hang past mutmut's generous limit is detected, as in
 Stryker's score; one that no test runs ("no tests") counts against it.
 
 An equivalent mutant is listed in docs/mutation.md as a table row
-``| `module.function` | `the mutated line` | why |``; it is matched by its
+``| `module.function` | `the mutated line` | why |`` (a ``|`` in the line written
+``\|``); it is matched by its
 function and the text of the mutated line (from ``mutmut show``), not by
 mutmut's number, so the list survives edits elsewhere in the module.
 
@@ -41,7 +42,7 @@ def equivalent_mutants(doc: Path) -> dict[tuple[str, str], str]:
     for line in doc.read_text(encoding="utf-8").splitlines():
         m = re.match(r"\|\s*`([\w.]+)`\s*\|\s*`(.+?)`\s*\|(.*)\|\s*$", line)
         if m:
-            found[(m.group(1), m.group(2).strip())] = m.group(3).strip()
+            found[(m.group(1), m.group(2).replace("\\|", "|").strip())] = m.group(3).strip()
     return found
 
 
