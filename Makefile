@@ -14,7 +14,7 @@ PIP_FROM   := $(if $(WHEELHOUSE),--no-index --find-links $(abspath $(WHEELHOUSE)
 # Where a CPU-only torch can be had (Linux): e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 
-.PHONY: setup run test unit nbval test-oldest test-colab bench lab scrub figures clean wheelhouse
+.PHONY: setup run test unit nbval test-oldest test-colab bench lab scrub figures clean wheelhouse fast mutate mutation-report
 
 setup: $(STAMP)
 
@@ -51,6 +51,26 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(PYTEST) tests
+
+## make fast: the unit tests without the browser tests and nbval (under 60 s on 2 cores)
+fast: $(STAMP)
+	$(PYTEST) tests -m "not browser"
+
+## make mutate: mutation testing (mutmut), one core module at a time; writes build/mutation.json.
+## Slow (tens of minutes), so not part of `make test` or .ci/run. See docs/mutation.md.
+MUTATE_MODULES  ?= extract analysis scratch plot html models probing stats syntax
+MUTATE_CHILDREN ?= 2
+mutate: $(STAMP)
+	@mkdir -p build
+	@for m in $(MUTATE_MODULES); do \
+		echo "== mutmut: attn_utils/$$m.py"; \
+		HF_HUB_OFFLINE=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/mutmut run "attn_utils.$$m.*" \
+			--max-children $(MUTATE_CHILDREN) > build/mutmut-$$m.log 2>&1 || { tail -20 build/mutmut-$$m.log; exit 1; }; \
+	done
+	$(BIN)/python tools/mutation_report.py --min-score 0.9
+
+mutation-report:
+	$(BIN)/python tools/mutation_report.py --survivors
 
 nbval: $(STAMP)
 	$(PYTEST) $(NOTEBOOKS) $(NBVAL)
