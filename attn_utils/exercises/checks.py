@@ -402,12 +402,21 @@ def check_offset_accuracy(accuracy: Any, *, examples: Sequence[Mapping[str, int]
 # --- notebook 06: syntax heads -----------------------------------------------------------
 
 
+def _field(sentence: Any, name: str) -> Any:
+    """``sentence.words`` for a treebank Sentence, ``sentence["words"]`` for a plain dict."""
+    return getattr(sentence, name) if hasattr(sentence, name) else sentence[name]
+
+
+def _matches(label: str, relation: str) -> bool:
+    """UD subtypes count under their base relation too (``nsubj:outer`` is an ``nsubj``)."""
+    return label == relation or label.split(":")[0] == relation
+
+
 @exercise("練習 (依存関係を読む)")
 def check_relation_pairs(pairs: Any, *, sentence: Any, relation: str) -> str:
     """``[(dependent word, head word), ...]`` for every word whose relation (or its base) is ``relation``."""
-    words, heads, rels = sentence["words"], sentence["heads"], sentence["relations"]
-    want = [(w, words[h - 1] if h > 0 else "ROOT") for w, h, r in zip(words, heads, rels)
-            if r == relation or r.split(":")[0] == relation]
+    words, heads, rels = (_field(sentence, f) for f in ("words", "heads", "relations"))
+    want = [(w, words[h - 1] if h > 0 else "ROOT") for w, h, r in zip(words, heads, rels) if _matches(r, relation)]
     got = [tuple(p) for p in pairs] if isinstance(pairs, (list, tuple)) else pairs
     if isinstance(got, list) and got == [(h, d) for d, h in want] and want != got:
         raise ExerciseError("組の順番が逆です: (依存する単語, その主辞) の順にしましょう。")
@@ -446,3 +455,32 @@ def check_head_accuracy(head_accuracy: Callable) -> str:
         check_close(call_learner(head_accuracy, m, hs, name="head_accuracy"), want, atol=1e-9,
                     name=f"{n} 語の乱数の例での正解率")
     return "自分自身を除いた argmax が主辞と一致する割合を、手作りと乱数の例で確かめました。"
+
+
+@exercise("練習 (ツリーバンクで固定オフセットの基準)")
+def check_treebank_offsets(accuracy: Any, *, sentences: Sequence[Any], relation: str, offsets: Sequence[int]) -> str:
+    """``accuracy[k]``: over the words with ``relation``, how often the word ``k`` places away is the head.
+
+    Word ``i`` (1-based) predicts ``i + k``; heads are 1-based with 0 = root, so a prediction outside
+    the sentence is simply wrong.
+    """
+    if not isinstance(accuracy, Mapping) or sorted(accuracy) != sorted(offsets):
+        raise ExerciseError(f"答えはオフセット {list(offsets)} をキーにした辞書にしましょう。")
+    hits = {k: 0 for k in offsets}
+    total = 0
+    for sent in sentences:
+        for i, (h, r) in enumerate(zip(_field(sent, "heads"), _field(sent, "relations")), start=1):
+            if _matches(r, relation):
+                total += 1
+                for k in offsets:
+                    hits[k] += int(h == i + k)
+    if not total:
+        raise ExerciseError(f"関係 {relation!r} の単語が 1 つもありません。")
+    want = {k: hits[k] / total for k in offsets}
+    if all(-k in want for k in offsets) and any(not np.isclose(want[k], want[-k]) for k in offsets) \
+            and all(np.isclose(accuracy[k], want[-k]) for k in offsets):
+        raise ExerciseError("オフセットの向きが逆です: k = +1 は「すぐ右の単語」(i + 1) です。")
+    for k in offsets:
+        check_close(accuracy[k], want[k], atol=1e-9, name=f"オフセット {k:+d} の正解率")
+    best = max(want, key=want.get)
+    return f"{relation} ({total} 語): 最良のオフセットは {best:+d} ({want[best]:.0%})。"
