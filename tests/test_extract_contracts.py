@@ -147,14 +147,21 @@ def test_constructor_rejects_mismatched_shapes():
 
 # --- progress bars ------------------------------------------------------------------------------
 
-def test_progress_bar_only_when_asked_or_when_there_are_several_batches(minilm, capsys):
+def test_progress_bar_only_when_asked_or_when_there_are_several_batches_in_a_terminal(minilm, capsys, monkeypatch):
+    import importlib
+
+    extract_module = importlib.import_module("attn_utils.extract")
     texts = [SEED_TEXT, "A second sentence.", "A third one."]
     au.extract(minilm, texts, batch_size=1, progress=False)
     assert "extract" not in capsys.readouterr().err
     au.extract(minilm, texts, batch_size=1, progress=True)
     err = capsys.readouterr().err
     assert "extract" in err and "3/3" in err and "batch" in err
-    au.extract(minilm, texts, batch_size=2)  # default: several batches -> a bar
+    monkeypatch.setattr(extract_module, "_stderr_is_terminal", lambda: True)
+    au.extract(minilm, texts, batch_size=2)  # default in a terminal: several batches -> a text bar
     assert "extract" in capsys.readouterr().err
     au.extract(minilm, texts, batch_size=8)  # default: one batch -> none
+    assert "extract" not in capsys.readouterr().err
+    monkeypatch.setattr(extract_module, "_stderr_is_terminal", lambda: False)
+    au.extract(minilm, texts, batch_size=2)  # default off a terminal (notebooks, CI): none (issue 11)
     assert "extract" not in capsys.readouterr().err
