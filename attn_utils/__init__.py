@@ -35,6 +35,7 @@ from .models import (
     hub_reachable,
     load_model,
     load_tokenizer,
+    untrained_twin,
 )
 from .probing import load_probe_set, probe_baseline, probe_heads, probe_holdout
 from .plot import (
@@ -115,6 +116,7 @@ __all__ = [
     "style_table",
     "token_ablation",
     "token_spans",
+    "untrained_twin",
     "use_japanese_font",
     "align_words",
     "alignment_report",

@@ -31,6 +31,7 @@ from .offline import (
     ENGLISH_NAMES,
     JAPANESE_NAMES,
     TOKENIZERS,
+    UNTRAINED_SEED,
     bundled_model_dir,
     e5_parts,
     load_tokenizer,
@@ -43,6 +44,7 @@ __all__ = [
     "LoadedModel",
     "load_model",
     "load_tokenizer",
+    "untrained_twin",
     "hub_reachable",
     "bundled_model_dir",
     "FallbackWarning",
@@ -328,3 +330,24 @@ def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None,
             f"  Names that work offline: {', '.join(_offline_names())}"
         ) from None
     return LoadedModel(model, tokenizer, name=name, source="hub", loaded=name)
+
+
+def untrained_twin(lm: LoadedModel, seed: int = UNTRAINED_SEED) -> LoadedModel:
+    """The model that actually ran, with RANDOM weights: same config (layers, heads, sizes) and tokenizer.
+
+    The control for "what does training create?" when ``lm`` may be an
+    offline stand-in: ``load_model(name, untrained=True)`` gives the shape of
+    the *asked-for* model, this gives the shape of the one in hand.
+
+    Returns:
+        a :class:`LoadedModel` with ``source="untrained"``; its caption says RANDOM.
+    """
+    import torch
+    from transformers import AutoModel
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = AutoModel.from_config(lm.model.config, attn_implementation="eager")
+    name = lm.caption if lm.source != "untrained" else lm.name
+    return LoadedModel(model.eval(), lm.tokenizer, name=name, source="untrained", loaded="config",
+                       note=f"{name} with RANDOM weights (seed {seed}): untrained_twin", meaningful=False)

@@ -355,8 +355,12 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     Returns:
         DataFrame indexed by ``(relation, direction, layer, head)`` (layer and
         head 0-based) with columns ``accuracy`` (0..1) and ``n`` (words scored).
-        Relation "all" is every word once; a subtype (``nsubj:outer``) also
-        counts under its base (``nsubj``).
+        Relation "all" is every scored word once; a subtype (``nsubj:outer``)
+        also counts under its base (``nsubj``). Words that the tokenizer merged
+        into another word (see :func:`align_words`), and words whose gold head
+        was merged away, cannot be scored and are left out; ``attrs["scorable"]``
+        holds the per-sentence masks (:func:`syntax_table` scores the offset
+        baseline on the same words), ``attrs["words"]`` / ``attrs["scored"]`` the counts.
     """
     import torch
 
@@ -366,6 +370,8 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     _check_batch_size(batch_size)
     texts = [s.text for s in sentences]
     spans = _token_spans(lm, texts)
+    owners = [align_words(t, s.spans) for s, t in zip(sentences, spans)]
+    scorable = tuple(_scorable(s, o) for s, o in zip(sentences, owners))
     order = np.argsort([len(x) for x in spans], kind="stable")
     halves = np.zeros(len(sentences), dtype=np.int64)
     if split:
@@ -393,7 +399,7 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
             real = int(enc["attention_mask"][b].sum())
             if real != len(tspans):
                 raise AttentionError(f"sentence {i}: {real} tokens in the batch but {len(tspans)} with offsets")
-            owner = align_words(tspans, sent.spans)
+            owner = owners[i]
             for t, w in enumerate(owner):
                 if w is not None and w >= 0:
                     merge[b, t, w + 1] = 1.0
@@ -407,7 +413,8 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
             source[b, :n] = _poss_source(sent)
             offset = halves[i] * len(labels) if split else 0
             for w, rows in enumerate(rows_per_word[i]):
-                label_rows[b, w, [offset + r for r in rows]] = 1.0
+                if scorable[i][w]:
+                    label_rows[b, w, [offset + r for r in rows]] = 1.0
         count = merge.sum(1, keepdim=True)  # pieces per word
         mean = merge / torch.where(count > 0, count, torch.ones_like(count))
         # keys: sum over pieces; queries: mean over pieces -> [layer, batch, head, word, word]
@@ -426,7 +433,18 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         hits = np.stack(batch_hits) if hits is None else hits + np.stack(batch_hits)
         totals += label_rows.sum((0, 1))
         del weights, words
-    return _heads_frame(hits, totals, labels, n_halves)
+    frame = _heads_frame(hits, totals, labels, n_halves)
+    frame.attrs["scorable"] = scorable
+    frame.attrs["words"] = sum(len(s) for s in sentences)
+    frame.attrs["scored"] = sum(sum(m) for m in scorable)
+    return frame
+
+
+def _scorable(sent: Sentence, owner: Sequence[int | None]) -> tuple[bool, ...]:
+    """Words a head can be scored on: the word (or its ``'s``) owns a token, and so does its gold head (or root)."""
+    owned = {w for w in owner if w is not None and w >= 0}
+    src = _poss_source(sent)
+    return tuple(src[i] in owned and (h == 0 or h - 1 in owned) for i, h in enumerate(sent.heads))
 
 
 def _heads_frame(hits: np.ndarray, totals: np.ndarray, labels: dict[str, int], n_halves: int) -> pd.DataFrame:
@@ -451,14 +469,17 @@ def _heads_frame(hits: np.ndarray, totals: np.ndarray, labels: dict[str, int], n
 
 # --- baseline and table ------------------------------------------------------------------------
 
-def _offset_hits(sentences: Sequence[Sentence]) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """Per label, hits of each offset in :data:`OFFSETS`; and the number of words."""
+def _offset_hits(sentences: Sequence[Sentence], scorable: Sequence[Sequence[bool]] | None = None
+                 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Per label, hits of each offset in :data:`OFFSETS`; and the number of words (only ``scorable`` ones)."""
     hits: dict[str, np.ndarray] = {}
     counts: dict[str, int] = {}
-    for sent in sentences:
+    for k, sent in enumerate(sentences):
         n = len(sent)
         src = _poss_source(sent)
         for i, rel in enumerate(sent.relations):
+            if scorable is not None and not scorable[k][i]:
+                continue
             j = src[i]
             pred = np.array([max(0, min(j + k + 1, n)) for k in OFFSETS])  # Clark's offset_predictor
             ok = (pred == sent.heads[i]).astype(np.int64)
@@ -468,12 +489,15 @@ def _offset_hits(sentences: Sequence[Sentence]) -> tuple[dict[str, np.ndarray], 
     return hits, counts
 
 
-def syntax_baseline(sentences: Sequence[Sentence], all_offsets: bool = False) -> pd.DataFrame:
+def syntax_baseline(sentences: Sequence[Sentence], all_offsets: bool = False,
+                    scorable: Sequence[Sequence[bool]] | None = None) -> pd.DataFrame:
     """The best fixed-offset baseline per relation (Clark et al.'s ``offset_predictor``, offsets -3..+2).
 
     Args:
         sentences: from :func:`load_treebank`.
         all_offsets: return every offset's accuracy instead of only the best.
+        scorable: per sentence, per word, whether to count it (the
+            ``attrs["scorable"]`` of :func:`syntax_heads`); default every word.
 
     Returns:
         DataFrame indexed by relation with columns ``offset`` (the word that
@@ -483,7 +507,7 @@ def syntax_baseline(sentences: Sequence[Sentence], all_offsets: bool = False) ->
     sentences = list(sentences)
     if not sentences:
         raise AttentionError("syntax_baseline() needs at least one sentence")
-    hits, counts = _offset_hits(sentences)
+    hits, counts = _offset_hits(sentences, scorable)
     grid = pd.DataFrame({lab: hits[lab] / counts[lab] for lab in hits}, index=list(OFFSETS)).T
     grid.index.name = "relation"
     if all_offsets:
@@ -514,7 +538,7 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
 
     Returns:
         DataFrame, one row per relation ("all" first, then by count; ``root``
-        and ``punct`` left out), with columns ``count`` (occurrences in all
+        and ``punct`` left out), with columns ``count`` (scored occurrences in all
         sentences), ``n`` (words in the report half), ``layer``, ``head``,
         ``direction`` (chosen on the select half), ``accuracy``, ``low``,
         ``high`` (report half), ``offset``, ``offset_accuracy`` (chosen on the
@@ -527,9 +551,13 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
         raise AttentionError("syntax_table() needs syntax_heads(..., split=True): the head is chosen on one half "
                              "of the sentences and reported on the other")
     select_idx, report_idx = split_half(len(sentences))
-    base_select = syntax_baseline([sentences[i] for i in select_idx], all_offsets=True)
-    base_report = syntax_baseline([sentences[i] for i in report_idx], all_offsets=True)
-    counts = pd.Series([lab for s in sentences for r in s.relations for lab in _labels(r)]).value_counts()
+    mask = scores.attrs.get("scorable") or tuple((True,) * len(s) for s in sentences)
+    if len(mask) != len(sentences):
+        raise AttentionError(f"scores were computed on {len(mask)} sentences, but {len(sentences)} were given")
+    base_select = syntax_baseline([sentences[i] for i in select_idx], True, [mask[i] for i in select_idx])
+    base_report = syntax_baseline([sentences[i] for i in report_idx], True, [mask[i] for i in report_idx])
+    counts = pd.Series([lab for s, m in zip(sentences, mask) for r, ok in zip(s.relations, m) if ok
+                        for lab in _labels(r)]).value_counts()
     sel, rep = scores.loc["select"], scores.loc["report"]
     rows = []
     for rel in ["all"] + [r for r in counts.index if r != "all"]:
