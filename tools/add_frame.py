@@ -72,7 +72,7 @@ FRAMES: dict[str, Frame] = {
             "$\\sqrt{d_k}$ で割る理由を、内積の大きさと次元の関係から説明できるようになる",
             "マルチヘッドで形が `(T, d_model)` → `(h, T, d_head)` → `(T, d_model)` と変わる様子を追う",
             "マスクで、見てはいけないトークンを隠す",
-            "自分の計算が本物の BERT の attention と 1e-5 以内で一致することを確かめる",
+            "自分の計算が、読み込んだ本物のモデル (BERT 型) の attention と 1e-5 以内で一致することを確かめる",
         ],
         prerequisites="Python と numpy の基本 (配列の形、`@`、`sum(axis=...)`)、行列の積、指数関数と対数。機械学習の知識は要りません。",
         minutes=45,
@@ -81,7 +81,7 @@ FRAMES: dict[str, Frame] = {
             "$\\sqrt{d_k}$ で割るのは、内積の標準偏差が $\\sqrt{d_k}$ に比例して育つのを打ち消すため。割らないと attention は一点に集中する。",
             "マルチヘッドは列を $h$ 個に分けて別々に計算し、つなぎ直して $W_O$ を掛ける。",
             "マスクは softmax の前にスコアを $-\\infty$ にすること。隠さなかった key どうしの重みの比は変わらない。",
-            "本物の BERT の attention の重みも、この式そのもの (全層で 1e-5 以内で一致)。",
+            "BERT 型のモデルの attention の重みも、この式そのもの (読み込んだモデルで、全層 1e-5 以内で一致)。",
         ],
         predictions=[
             Prediction(
@@ -148,6 +148,22 @@ plt.show()""",
         ],
         prerequisites="02 (attention の取り出し、`att.frame`・`att.pair`)。対数 (ln) の計算。",
         minutes=40,
+        predictions=[
+            Prediction(
+                id="03-entropy",
+                anchor=r"^ent = pd\.DataFrame\(au\.entropy\(att\)",
+                prompt="72 ヘッドのうち、広く見るヘッド (ほぼ一様) と一点を見るヘッドのどちらが多いでしょうか。浅い層と深い層で違うでしょうか。"
+                       "予想してから実行しましょう (次のセルが数えます)。",
+                compare="",
+            ),
+            Prediction(
+                id="03-rollout",
+                anchor=r"^raw_last = pd\.Series",
+                prompt="rollout では残差の分 ($0.5I$) を層ごとに混ぜます。`chased` から自分自身への重みは、生の最終層の重みより大きくなるでしょうか、小さくなるでしょうか。",
+                compare='''print(f"chased → chased: 生の最終層 (ヘッド平均) {raw_last['chased']:.2f} / rollout {rolled['chased']:.2f} → "
+      + ("rollout のほうが大きい" if rolled["chased"] > raw_last["chased"] else "rollout のほうが小さい"))''',
+            ),
+        ],
     ),
     "04_japanese_bert.ipynb": Frame(
         points=[
@@ -168,6 +184,21 @@ plt.show()""",
         ],
         prerequisites="01 (value と $W_O$)、03 (rollout、位置のヘッド)。相関係数の意味。",
         minutes=45,
+        predictions=[
+            Prediction(
+                id="05-norm",
+                anchor=r"^fig, axes = plt\.subplots\(1, 2, figsize=\(13, 3\.8\)",
+                prompt="重みの代わりにノルム $\\lVert \\alpha f(x) \\rVert$ で測ると、`[CLS]`・`[SEP]`・句読点の割合は増えるでしょうか、減るでしょうか。"
+                       "3 種類とも同じ向きに動くでしょうか。予想してから実行しましょう (図の下の出力が数えます)。",
+                compare="",
+            ),
+            Prediction(
+                id="05-ablation",
+                anchor=r"^def spearman",
+                prompt="`chased` が最も attention を向けるトークンと、隠したときに `chased` の表現が最も動くトークンは、同じだと思いますか。予想してから実行しましょう。",
+                compare="",
+            ),
+        ],
     ),
     "06_syntax_heads.ipynb": Frame(
         points=[
@@ -188,15 +219,29 @@ def measured_seconds(nb_name: str) -> str:
     return m.group(1) if m else "—"
 
 
-def intro_cell(name: str, frame: Frame, seconds: str):
+INTRO_END = "<!-- /この回で学ぶこと -->"
+
+
+def intro_text(frame: Frame, seconds: str) -> str:
+    """The 「この回で学ぶこと」 block (it lives at the end of the title cell, after the badge and the overview)."""
     points = "\n".join(f"- {p}" for p in frame.points)
-    src = (f"## この回で学ぶこと\n\n{points}\n\n**前提**: {frame.prerequisites}\n\n"
-           f"**所要時間**: 授業で約 {frame.minutes} 分 (読む・練習を含む)。全セルの実行: 約 {seconds} 秒 "
-           "(オフライン、2 コアの CPU で計測。`tools/measure_times.py`)\n\n"
-           "用語は [用語集](00_glossary.md) にまとめてあります。")
-    cell = nbformat.v4.new_markdown_cell(src, metadata={"frame": "intro"})
-    cell.id = "frame-intro"
-    return cell
+    return (f"## この回で学ぶこと\n\n{points}\n\n**前提**: {frame.prerequisites}\n\n"
+            f"**所要時間**: 授業で約 {frame.minutes} 分 (読む・練習を含む)。全セルの実行: 約 {seconds} 秒 "
+            "(オフライン、2 コアの CPU で計測。`tools/measure_times.py`)\n\n"
+            f"用語は [用語集](00_glossary.md) にまとめてあります。\n{INTRO_END}")
+
+
+def set_intro(title_cell, frame: Frame, default_seconds: str) -> None:
+    """Put the block at the end of the title cell, replacing an earlier one (keeping its measured time)."""
+    src = title_cell.source
+    seconds = default_seconds
+    if "## この回で学ぶこと" in src:
+        head, old = src.split("## この回で学ぶこと", 1)
+        m = re.search(r"全セルの実行: 約 (\d+) 秒", old)
+        seconds = m.group(1) if m else seconds
+        rest = old.split(INTRO_END, 1)[1] if INTRO_END in old else ""
+        src = head.rstrip() + rest
+    title_cell.source = src.rstrip() + "\n\n" + intro_text(frame, seconds)
 
 
 def next_link(name: str) -> str:
@@ -208,7 +253,7 @@ def next_link(name: str) -> str:
 
 
 def apply(nb, name: str, frame: Frame) -> None:
-    old_intro = [c for c in nb.cells if c.metadata.get("frame") == "intro"]
+    old_intro = [c for c in nb.cells if c.metadata.get("frame") == "intro"]  # earlier layout: its own cell
     seconds = measured_seconds(name)
     if old_intro:
         m = re.search(r"全セルの実行: 約 (\d+) 秒", old_intro[0].source)
@@ -235,8 +280,8 @@ def apply(nb, name: str, frame: Frame) -> None:
         code = nbformat.v4.new_code_cell(ins.code, metadata={"frame": f"insert-code-{ins.id}"})
         text.id, code.id = f"frame-insert-{ins.id}"[:64], f"frame-insert-code-{ins.id}"[:64]
         nb.cells[idx + 1:idx + 1] = [text, code]
-    # intro right after the title cell
-    nb.cells.insert(1, intro_cell(name, frame, seconds))
+    # intro at the end of the title cell (cell 1 stays the setup cell)
+    set_intro(nb.cells[0], frame, seconds)
     # summary: keep a hand-written one, add the link onward
     md = [c for c in nb.cells if c.cell_type == "markdown"]
     own = [c for c in md[-3:] if re.search(r"^## まとめ", c.source, re.M)]
@@ -262,12 +307,17 @@ def main(argv: list[str] | None = None) -> int:
             status = 2
             continue
         nb = nbformat.read(path, as_version=4)
+        before = {(c.metadata["frame"], c.source): c for c in nb.cells if "frame" in c.metadata and c.cell_type == "code"}
         try:
             apply(nb, path.name, FRAMES[path.name])
         except LookupError as err:
             print(err, file=sys.stderr)
             status = 2
             continue
+        for c in nb.cells:  # a re-run keeps the outputs of code cells whose source did not change
+            old = before.get((c.metadata.get("frame"), c.source)) if c.cell_type == "code" else None
+            if old is not None:
+                c.outputs, c.execution_count = old.outputs, old.execution_count
         nbformat.write(nb, path)
         print(f"{path.name}: framed")
     return status
