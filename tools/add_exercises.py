@@ -301,7 +301,7 @@ print(f"第 {cls_head[0]} 層ヘッド {cls_head[1]}: 平均 {cls_share.max():.0
 NB03 = [
     Exercise(
         id="03-entropy",
-        anchor=r"^## 3\. 注意はどこへ行くか",
+        anchor=r"^## 3\.",
         where="before",
         title="エントロピーを自分で計算する",
         task="""`au.entropy` を使わずに、`[layer, head, query, key]` の重みから、各ヘッドの**行のエントロピーの平均** (`[layer, head]`) を返す関数 `my_entropy(weights)` を書きましょう。
@@ -329,7 +329,7 @@ print(f"最も広く見るヘッド: {np.unravel_index(mine.argmax(), mine.shape
     ),
     Exercise(
         id="03-next-head",
-        anchor=r"^## 5\. Attention rollout",
+        anchor=r"^## 5\.",
         where="before",
         title="直後を見るヘッドをコーパスで探す",
         task="""コーパスの統計 `stats` (行 = `(layer, head)`) から、**直後のトークン**への重み (列 `next`) が最大のヘッドを `best_next = (layer, head)` として求めましょう。
@@ -346,7 +346,7 @@ plt.show()''',
     ),
     Exercise(
         id="03-rollout-by-hand",
-        anchor=r"^rollout は層ごとの混ぜ合わせを掛け算で積み重ねる",
+        anchor=r"^rollout は層ごとの混ぜ合わせ",
         where="after",
         title="rollout を 3 層分、手で計算する",
         task="""第 0〜2 層だけの rollout を、`au.rollout` を使わずに計算して `rolled` (形 `(n, n)`) に入れましょう。各層で:
@@ -373,7 +373,7 @@ print(f"au.rollout (3 層) との最大の差: {np.abs(rolled - reference).max()
     ),
     Exercise(
         id="03-word-weight",
-        anchor=r"^単語レベルの表では",
+        anchor=r"^## まとめ",
         where="before",
         title="サブワードの重みを足して単語にする",
         task="""`extraordinarily` は WordPiece で `extra ##ord ##ina ##rily` の 4 つのサブワードに分かれました。
@@ -396,7 +396,7 @@ query 側 (単語が複数のサブワードから見る場合) は、各サブ�
 NB05 = [
     Exercise(
         id="05-weight-vs-norm",
-        anchor=r"^## 2\. rollout と生の重みを層ごとに",
+        anchor=r"^## 2\.",
         where="before",
         title="重みとノルムで 1 位は同じ?",
         task="""上で選んだヘッド (第 `layer` 層・ヘッド `head`) について、query `chased` の行で
@@ -447,7 +447,7 @@ pd.DataFrame({r: my_rollout(seed.weights, r)[q] for r in (0.0, 0.5, 0.9)}, index
     ),
     Exercise(
         id="05-offset-baseline",
-        anchor=r"^この注釈付きの文は単純な",
+        anchor=r"この注釈付きの文は語順が",
         where="after",
         title="固定オフセットの基準を自分で計算する",
         task="""「目的語から $k$ 語ずれた位置の単語を動詞と答える」基準の正解率を、$k = -3, \\dots, 3$ について計算し、辞書 `offset_acc` (`{k: 正解率}`) に入れましょう。
@@ -468,7 +468,7 @@ pd.Series(offset_acc, name="正解率").rename_axis("オフセット k").round(3
     ),
     Exercise(
         id="05-masking",
-        anchor=r"^相関が 1 に近ければ",
+        anchor=r"^## まとめ",
         where="before",
         title="トークンを隠す実験を自分で",
         task="""`au.token_ablation` の中身を、1 つのトークンについて自分で書きましょう。
