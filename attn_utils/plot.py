@@ -11,14 +11,17 @@ import importlib.util
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .extract import Attention
 
-__all__ = ["plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "style_table", "use_japanese_font"]
+__all__ = [
+    "plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "plot_shapes", "style_table",
+    "use_japanese_font", "plot_tree",
+]
 
 CMAP = "Blues"
 #: CSS fonts for tables with Japanese labels (a browser, not matplotlib, draws them).
@@ -274,6 +277,108 @@ def plot_heads(att: Attention, layer: int = -1, kind: str = "lines", query: str 
     return fig
 
 
+def attention_shapes(seq_len: int, d_model: int, heads: int) -> list[tuple[str, str, tuple[int, ...]]]:
+    """The tensors of one multi-head attention layer, in order: ``(name, symbolic shape, shape)``.
+
+    Raises:
+        ValueError: when ``heads`` does not divide ``d_model`` (the message lists the valid head counts).
+    """
+    for name, v in (("seq_len", seq_len), ("d_model", d_model), ("heads", heads)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if d_model % heads:
+        valid = [h for h in range(1, d_model + 1) if d_model % h == 0]
+        raise ValueError(f"d_model ({d_model}) must be divisible by heads ({heads}); valid head counts: {valid}")
+    T, D, h, d = seq_len, d_model, heads, d_model // heads
+    return [
+        ("input $x$", "(T, d_model)", (T, D)),
+        ("$Q, K, V = x\\,W_Q,\\ x\\,W_K,\\ x\\,W_V$", "(T, d_model)", (T, D)),
+        ("split into heads", "(h, T, d_head)", (h, T, d)),
+        ("scores $QK^\\top / \\sqrt{d_{head}}$", "(h, T, T)", (h, T, T)),
+        ("weights = softmax(scores)\nrows sum to 1", "(h, T, T)", (h, T, T)),
+        ("weights @ $V$", "(h, T, d_head)", (h, T, d)),
+        ("concatenate heads", "(T, d_model)", (T, D)),
+        ("output = concat $W_O$", "(T, d_model)", (T, D)),
+    ]
+
+
+def plot_shapes(seq_len: int = 5, d_model: int = 8, heads: int = 2, *, figsize: tuple[float, float] | None = None) -> Any:
+    """The shapes of the tensors through one attention layer, drawn to scale (one square per number).
+
+    x -> Q, K, V -> split into heads -> scores -> weights -> weights @ V -> concatenate -> output.
+    Stacked squares are the heads (one colour each); ``T`` = ``seq_len``, ``d_head = d_model / heads``.
+    """
+    import matplotlib.patches as patches
+    import matplotlib.pyplot as plt
+
+    stages = attention_shapes(seq_len, d_model, heads)
+    T, D, h = seq_len, d_model, heads
+    cell, gap, lift = 0.28, 1.9, 0.16  # square size, space between stages, offset between stacked heads
+    qkv_colors = {"Q": "#c44e52", "K": "#8172b3", "V": "#55a868"}
+    head_colors = ["#1f77b4", "#ff7f0e", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f"] + PALETTE
+
+    def matrix(ax: Any, x0: float, y0: float, rows: int, cols: int, color: str, alpha: float = 0.85,
+               blocks: list[str] | None = None) -> None:
+        for c in range(cols):
+            face = blocks[c * len(blocks) // cols] if blocks else color
+            for r in range(rows):
+                ax.add_patch(patches.Rectangle((x0 + c * cell, y0 + (rows - 1 - r) * cell), cell, cell,
+                                               facecolor=face, edgecolor="white", lw=0.6, alpha=alpha))
+
+    def stack(ax: Any, x0: float, y0: float, n: int, rows: int, cols: int, base: str | None = None) -> None:
+        for i in reversed(range(n)):  # head 0 in front
+            matrix(ax, x0 + i * lift, y0 + i * lift, rows, cols, base or head_colors[i % len(head_colors)],
+                   alpha=0.9 if i == 0 else 0.55)
+
+    sep = 0.7  # vertical space between Q, K and V
+    widths = [s[-1] * cell + (h * lift if len(s) == 3 else 0) for _, _, s in stages]
+    span_x = sum(widths) + gap * (len(stages) - 1) + 1.0
+    span_y = 3 * T * cell + 2 * sep + h * lift + 2.2
+    scale = min(0.75, 17.0 / span_x)  # inches per unit, at most 17 inches wide
+    figsize = figsize or (span_x * scale, span_y * scale + 0.5)
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    x = 0.0
+    mid = 0.0
+    for k, (name, symbol, shape) in enumerate(stages):
+        rows, cols = shape[-2], shape[-1]
+        if k in (1, 2):  # three tensors, one above the other: Q, K, V
+            ys = [mid + offset - rows * cell / 2 for offset in (T * cell + sep, 0.0, -(T * cell + sep))]
+            for (letter, color), y0 in zip(qkv_colors.items(), ys):
+                if k == 1:
+                    matrix(ax, x, y0, rows, cols, color)
+                else:
+                    stack(ax, x, y0, h, rows, cols)
+                    ax.add_patch(patches.Rectangle((x - 0.04, y0 - 0.04), cols * cell + 0.08, rows * cell + 0.08,
+                                                   fill=False, edgecolor=color, lw=1.6))
+                ax.text(x - 0.12, y0 + rows * cell / 2, letter, ha="right", va="center", fontsize=11,
+                        color=color, weight="bold")
+            bottom = ys[-1]
+        elif k == 6:  # the concatenation: each head's columns in its colour
+            y0 = mid - rows * cell / 2
+            matrix(ax, x, y0, rows, cols, "", blocks=[head_colors[i % len(head_colors)] for i in range(h)])
+            bottom = y0
+        else:
+            y0 = mid - rows * cell / 2
+            if len(shape) == 3:
+                stack(ax, x, y0, h, rows, cols)
+            else:
+                matrix(ax, x, y0, rows, cols, "0.55")
+            bottom = y0
+        width = cols * cell + (h * lift if len(shape) == 3 else 0)
+        ax.text(x + width / 2, bottom - 0.25, f"{name}\n{symbol}\n= {shape}", ha="center", va="top", fontsize=8.5)
+        if k < len(stages) - 1:
+            ax.annotate("", xy=(x + width + gap - (0.5 if k in (0, 1) else 0.25), mid), xytext=(x + width + 0.2, mid),
+                        arrowprops={"arrowstyle": "-|>", "color": "0.3", "lw": 1.4})
+        x += width + gap
+    ax.set_xlim(-0.6, x - gap + 0.4)
+    ax.set_ylim(mid - T * cell * 1.5 - sep - 1.6, mid + T * cell * 1.5 + sep + h * lift + 0.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(f"one attention layer: T = {T} tokens, d_model = {D}, h = {h} heads, d_head = {D // h}"
+                 "  (one square = one number; stacked = heads)", fontsize=10)
+    return fig
+
+
 def style_table(frame: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
     """A DataFrame of weights coloured like the heatmaps, with a caption (e.g. ``att.caption``).
 
@@ -310,3 +415,60 @@ def use_japanese_font() -> str:
     import matplotlib
 
     return matplotlib.rcParams["font.family"][0]
+
+
+def plot_tree(sentence: Any, predicted: Sequence[int] | None = None, *, ax: Any = None,
+              figsize: tuple[float, float] | None = None, title: str = "", label: str = "head's guess") -> Any:
+    """A dependency tree as an arc diagram: gold arcs above the words, an attention head's guesses below.
+
+    Args:
+        sentence: a :class:`~attn_utils.syntax.Sentence` (``words``, ``heads`` 1-based, ``relations``).
+        predicted: optional 1-based predicted head per word (e.g. a row of
+            :func:`~attn_utils.syntax.head_predictions`); drawn below, green
+            where it matches the gold head, red where not.
+        title: the figure title (say which model and head, and RANDOM for untrained weights).
+
+    Returns:
+        the Figure. Arrows point from the head word to its dependent.
+    """
+    words, heads, rels = sentence.words, sentence.heads, sentence.relations
+    n = len(words)
+    fig, ax = _axes(ax, figsize or (max(6.0, 0.8 * n), 2.6 if predicted is None else 4.2))
+    top = max([abs(h - 1 - i) for i, h in enumerate(heads) if h] + [1])
+    for i, w in enumerate(words):
+        ax.text(i, 0, w, ha="center", va="center", fontsize=10)
+    for i, (h, r) in enumerate(zip(heads, rels)):
+        if h == 0:
+            ax.annotate("root", xy=(i, 0.25), xytext=(i, 0.35 + 0.25 * top), ha="center", fontsize=8,
+                        arrowprops=dict(arrowstyle="->", color="0.3"))
+            continue
+        _arc(ax, h - 1, i, +1, "0.25", r, top)
+    if predicted is not None:
+        for i, p in enumerate(predicted):
+            if 1 <= p <= n:
+                _arc(ax, int(p) - 1, i, -1, "#2ca02c" if p == heads[i] else "#d62728", None, top)
+        ax.text(-0.6, -0.3 - 0.25 * top, label, ha="left", va="center", fontsize=8, color="0.3")
+    ax.set_xlim(-0.7, n - 0.3)
+    ax.set_ylim(-(0.45 + 0.25 * top) if predicted is not None else -0.3, 0.55 + 0.25 * top)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _arc(ax: Any, start: int, end: int, side: int, color: str, label: str | None, top: int) -> None:
+    """One arrow from word ``start`` to word ``end``, curved above (side=+1) or below (side=-1).
+
+    A quadratic Bezier in data coordinates: its peak is ``0.25 * distance`` above the words.
+    """
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.path import Path
+
+    dist = abs(end - start)
+    y = 0.25 * side
+    path = Path([(start, y), ((start + end) / 2, y + side * 0.5 * dist), (end, y)],
+                [Path.MOVETO, Path.CURVE3, Path.CURVE3])
+    ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=8, color=color, lw=1.0))
+    if label:
+        ax.text((start + end) / 2, y + side * 0.25 * dist, label, ha="center", va="center", fontsize=7,
+                color="0.2", bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))

@@ -22,267 +22,46 @@ definitions follow the authors' own code, ``Syntax_Analysis.ipynb`` and
 - the table: skip ``root`` and ``punct`` and relations seen fewer than 100 times.
 
 Differences, each for a stated reason: UD relation subtypes (``nsubj:outer``)
-count under the subtype and under the base relation; the best head is picked
-on one half of the sentences and reported on the other (see
-:func:`syntax_table`); the model reads the sentence's original text and UD
-words are aligned to tokens by character spans (see :func:`align_words`).
+count under the subtype and under the base relation; the best head and the
+best offset are picked on one half of the sentences and reported on the other
+(see :func:`syntax_table`); the model reads the sentence's original text (Clark
+et al. fed the words joined by spaces) and UD words are aligned to tokens by
+character spans (see :func:`align_words`); a word that the tokenizer merged
+into another word, or whose gold head it merged, has no attention row or
+column of its own and is left out of the scores, for heads and offsets alike
+(:func:`alignment_report` gives the shares; with English WordPiece and v3's
+MeCab + WordPiece they are below 1%, with multilingual-e5's SentencePiece on
+Japanese about a fifth of the short units are merged into another).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .extract import AttentionError, _batches, _check_batch_size, run_model
+from .errors import AttentionError
+from .extract import _batches, _check_batch_size, run_model
+from .stats import binomial_interval, split_half
+from .treebank import Sentence, _token_spans, align_words, poss_source
 
 __all__ = [
-    "Sentence",
-    "TREEBANKS",
     "DIRECTIONS",
     "OFFSETS",
-    "load_treebank",
-    "align_words",
     "head_predictions",
     "syntax_heads",
     "syntax_baseline",
     "syntax_table",
-    "split_halves",
-    "binomial_interval",
+    "format_syntax_table",
 ]
 
-#: Shipped treebank subsets (CC BY-SA 4.0, see attn_utils/data/ud/README.md).
-TREEBANKS = {"en_ewt": "en_ewt-ud-dev-subset.conllu", "ja_gsd": "ja_gsd-ud-dev-subset.conllu"}
 #: "dep->head": the normal map (each word looks for its head); "head->dep": the transposed map.
 DIRECTIONS = ("dep->head", "head->dep")
 #: The fixed offsets of the baseline, as ``range(-3, 3)`` in Clark et al.'s notebook.
 OFFSETS = tuple(range(-3, 3))
 #: Relations the table leaves out, as in the paper.
 SKIPPED = ("root", "punct")
-POSSESSIVE_MARKERS = ("'s", "'", "s'", "’s", "’")
-
-
-@dataclass
-class Sentence:
-    """One gold-annotated sentence.
-
-    Attributes:
-        words: the syntactic words (multiword-token lines and empty nodes left out).
-        heads: for each word its head, 1-based; 0 = root.
-        relations: the dependency relation of each word to its head (``"nsubj:outer"``).
-        text: the sentence as written (``# text =``); the model reads this.
-        spans: each word's ``(start, end)`` character span in ``text``.
-        sent_id: the treebank's ``# sent_id``.
-    """
-
-    words: list[str]
-    heads: list[int]
-    relations: list[str]
-    text: str
-    spans: list[tuple[int, int]]
-    sent_id: str = ""
-    upos: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def __repr__(self) -> str:
-        return f"Sentence({len(self.words)} words: {self.text[:60]!r})"
-
-
-def _word_spans(text: str, forms: list[str], token_ranges: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
-    """Character spans of the words in ``text``, found by searching forward.
-
-    Args:
-        forms: the word forms, in order.
-        token_ranges: the surface tokens as ``(first word, last word, form)``
-            (a multiword token ``3-4 don't`` covers words 2..3, 0-based).
-
-    A multiword token is found as a whole; its words get consecutive pieces of
-    it when their forms spell it out (``do`` + ``n't``), otherwise each gets the
-    whole token's span (they then share every piece; see :func:`align_words`).
-    """
-    spans: list[tuple[int, int]] = [(0, 0)] * len(forms)
-    pos = 0
-    for first, last, form in token_ranges:
-        start = text.find(form, pos)
-        if start < 0:  # normalised differently from the text: the next non-space character
-            start = pos + len(text[pos:]) - len(text[pos:].lstrip())
-        end = min(len(text), start + len(form))
-        members = list(range(first, last + 1))
-        if len(members) == 1:
-            spans[first] = (start, end)
-        elif "".join(forms[i] for i in members).lower() == text[start:end].lower():
-            cut = start
-            for i in members:
-                spans[i] = (cut, cut + len(forms[i]))
-                cut += len(forms[i])
-        else:
-            for i in members:
-                spans[i] = (start, end)
-        pos = end
-    return spans
-
-
-def _parse(path: Path | Any) -> list[Sentence]:
-    import conllu
-
-    text = path.read_text(encoding="utf-8")
-    sentences = []
-    for tl in conllu.parse(text):
-        words, heads, rels, upos, ranges = [], [], [], [], []
-        index: dict[int, int] = {}
-        covered: set[int] = set()
-        for tok in tl:
-            tid = tok["id"]
-            if isinstance(tid, tuple) and len(tid) == 3 and tid[1] == "-":  # multiword token 3-4
-                ranges.append((tid[0], tid[2], tok["form"]))
-                covered.update(range(tid[0], tid[2] + 1))
-            elif isinstance(tid, int):
-                index[tid] = len(words)
-                words.append(tok["form"])
-                heads.append(int(tok["head"]))
-                rels.append(tok["deprel"])
-                upos.append(tok["upos"])
-                if tid not in covered:
-                    ranges.append((tid, tid, tok["form"]))
-            # empty nodes (5.1) are not words
-        ranges = sorted((index[a], index[b], form) for a, b, form in ranges)
-        sent_text = tl.metadata.get("text") or " ".join(words)
-        sentences.append(
-            Sentence(words, heads, rels, sent_text, _word_spans(sent_text, words, ranges),
-                     tl.metadata.get("sent_id", ""), upos)
-        )
-    return sentences
-
-
-def load_treebank(name_or_path: str | Path = "en_ewt") -> list[Sentence]:
-    """Gold dependency trees, one :class:`Sentence` each.
-
-    Args:
-        name_or_path: ``"en_ewt"`` (600 sentences of UD_English-EWT dev),
-            ``"ja_gsd"`` (364 sentences of UD_Japanese-GSD dev), or the path
-            of any ``.conllu`` file. Multiword-token lines (``3-4``) and empty
-            nodes (``5.1``) are not words.
-
-    Returns:
-        list of :class:`Sentence`, in file order.
-
-    Raises:
-        FileNotFoundError: an unknown name or a missing file; the message names the valid choices.
-    """
-    if not isinstance(name_or_path, (str, Path)):
-        raise TypeError(f"load_treebank() takes a name ({', '.join(TREEBANKS)}) or a .conllu path, "
-                        f"got {type(name_or_path).__name__}")
-    key = str(name_or_path)
-    if key in TREEBANKS:
-        return _parse(resources.files("attn_utils.data").joinpath("ud", TREEBANKS[key]))
-    path = Path(key).expanduser()
-    if path.suffix == ".conllu" and path.is_file():
-        return _parse(path)
-    raise FileNotFoundError(
-        f"No treebank {key!r}: use one of {', '.join(repr(k) for k in TREEBANKS)} "
-        "or the path of an existing .conllu file."
-    )
-
-
-# --- alignment ---------------------------------------------------------------------------------
-
-def align_words(token_spans: Sequence[tuple[int, int] | None], word_spans: Sequence[tuple[int, int]]) -> list[int | None]:
-    """Which word each token belongs to, by character spans.
-
-    Rule: a token belongs to the word it overlaps most (the first on a tie).
-    A token that overlaps no word (a bare SentencePiece ``▁``) joins the next
-    word (the previous one at the end). Special tokens (span ``None``) belong
-    to no word. Where a token crosses a word boundary (the word and the pieces
-    do not nest, e.g. one piece for two unidic short units), the word that gets
-    no token at all has no attention of its own: it is never predicted and its
-    own prediction counts as a miss (see :func:`alignment_report`).
-
-    Args:
-        token_spans: per token ``(start, end)`` in the text, or ``None`` for special tokens.
-        word_spans: per word ``(start, end)``.
-
-    Returns:
-        per token the 0-based word index, or ``None``.
-    """
-    starts = np.array([s for s, _ in word_spans], dtype=np.int64)
-    ends = np.array([e for _, e in word_spans], dtype=np.int64)
-    out: list[int | None] = []
-    pending: list[int] = []
-    for t, span in enumerate(token_spans):
-        if span is None:
-            out.append(None)
-            continue
-        s, e = span
-        overlap = np.minimum(ends, e) - np.maximum(starts, s)
-        if len(overlap) and overlap.max() > 0:
-            w = int(overlap.argmax())
-            out.append(w)
-            for p in pending:
-                out[p] = w
-            pending = []
-        else:
-            out.append(None)
-            pending.append(t)
-    if pending:  # trailing unmatched tokens: the last word
-        last = next((w for w in reversed(out) if w is not None), 0)
-        for p in pending:
-            out[p] = last
-    return out
-
-
-def _nesting(token_spans: Sequence[tuple[int, int] | None], word_spans: Sequence[tuple[int, int]],
-             owner: Sequence[int | None]) -> tuple[int, int]:
-    """(words crossed by a token that also covers another word, words left without a token)."""
-    crossed = set()
-    for span, w in zip(token_spans, owner):
-        if span is None or w is None:
-            continue
-        s, e = span
-        hit = [i for i, (ws, we) in enumerate(word_spans) if min(we, e) - max(ws, s) > 0]
-        if len(hit) > 1:
-            crossed.update(hit)
-    owned = {w for w in owner if w is not None}
-    return len(crossed), len(word_spans) - len(owned)
-
-
-def _token_spans(lm: Any, texts: list[str]) -> list[list[tuple[int, int] | None]]:
-    """Character span of every token (``None`` for special tokens), from the tokenizer's offsets."""
-    tok = lm.tokenizer
-    try:
-        enc = tok(texts, return_offsets_mapping=True, return_special_tokens_mask=True, truncation=True)
-    except (NotImplementedError, ValueError, TypeError) as err:
-        raise AttentionError(
-            f"The tokenizer {type(tok).__name__} does not give character offsets, which word alignment needs "
-            f"(a 'fast' tokenizer does): {err}"
-        ) from None
-    out = []
-    for offsets, special in zip(enc["offset_mapping"], enc["special_tokens_mask"]):
-        out.append([None if sp else (int(a), int(b)) for (a, b), sp in zip(offsets, special)])
-    return out
-
-
-def alignment_report(lm: Any, sentences: Sequence[Sentence]) -> pd.Series:
-    """How well UD words and the model's tokens nest, over a treebank.
-
-    Returns:
-        Series with ``words``, ``crossed`` (words that share a token with
-        another word), ``without_token`` (words that own no token, see
-        :func:`align_words`), and the shares ``crossed_share``, ``without_token_share``.
-    """
-    spans = _token_spans(lm, [s.text for s in sentences])
-    words = crossed = without = 0
-    for sent, tspans in zip(sentences, spans):
-        owner = align_words(tspans, sent.spans)
-        c, w = _nesting(tspans, sent.spans, owner)
-        words, crossed, without = words + len(sent), crossed + c, without + w
-    return pd.Series({"words": words, "crossed": crossed, "without_token": without,
-                      "crossed_share": crossed / max(words, 1), "without_token_share": without / max(words, 1)})
 
 
 # --- predictions -------------------------------------------------------------------------------
@@ -333,24 +112,6 @@ def _labels(relation: str) -> list[str]:
     return ["all", relation] + ([base] if base != relation else [])
 
 
-def _poss_source(sent: Sentence) -> list[int]:
-    """Index whose prediction scores each word: itself, or the next word for ``nmod:poss`` + ``'s``."""
-    src = list(range(len(sent)))
-    for i, rel in enumerate(sent.relations):
-        if rel == "nmod:poss" and i + 1 < len(sent) and sent.words[i + 1].lower() in POSSESSIVE_MARKERS:
-            src[i] = i + 1
-    return src
-
-
-def split_halves(sentences: Sequence[Sentence]) -> tuple[list[int], list[int]]:
-    """The fixed split: even positions select, odd positions report.
-
-    Interleaving keeps both halves spread over the file's documents.
-    """
-    idx = list(range(len(sentences)))
-    return idx[0::2], idx[1::2]
-
-
 def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, progress: bool | None = None,
                  split: bool = False) -> pd.DataFrame:
     """Accuracy of every attention head at pointing each word to its syntactic head.
@@ -364,15 +125,20 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         lm: a loaded model with a fast tokenizer (character offsets).
         sentences: from :func:`load_treebank`.
         batch_size: sentences per forward pass.
-        progress: progress bar (default: when there are several batches).
-        split: count the two halves of :func:`split_halves` separately
+        progress: a progress bar; None shows a text bar only in a terminal
+            (as :func:`~attn_utils.analysis.head_stats`), True forces one.
+        split: count the two halves of :func:`~attn_utils.stats.split_half` separately
             (adds an outer index level ``half``: "select" / "report").
 
     Returns:
         DataFrame indexed by ``(relation, direction, layer, head)`` (layer and
         head 0-based) with columns ``accuracy`` (0..1) and ``n`` (words scored).
-        Relation "all" is every word once; a subtype (``nsubj:outer``) also
-        counts under its base (``nsubj``).
+        Relation "all" is every scored word once; a subtype (``nsubj:outer``)
+        also counts under its base (``nsubj``). Words that the tokenizer merged
+        into another word (see :func:`align_words`), and words whose gold head
+        was merged away, cannot be scored and are left out; ``attrs["scorable"]``
+        holds the per-sentence masks (:func:`syntax_table` scores the offset
+        baseline on the same words), ``attrs["words"]`` / ``attrs["scored"]`` the counts.
     """
     import torch
 
@@ -382,9 +148,12 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     _check_batch_size(batch_size)
     texts = [s.text for s in sentences]
     spans = _token_spans(lm, texts)
+    owners = [align_words(t, s.spans) for s, t in zip(sentences, spans)]
+    scorable = tuple(_scorable(s, o) for s, o in zip(sentences, owners))
     order = np.argsort([len(x) for x in spans], kind="stable")
     halves = np.zeros(len(sentences), dtype=np.int64)
-    halves[split_halves(sentences)[1]] = 1
+    if split:
+        halves[split_half(len(sentences))[1]] = 1
     labels: dict[str, int] = {}
     rows_per_word = []
     for s in sentences:
@@ -392,8 +161,6 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     n_halves = 2 if split else 1
     hits = None  # [direction, layer, head, half * label]
     totals = np.zeros(n_halves * len(labels))
-    if progress is None:
-        progress = len(sentences) > batch_size
     for start in _batches(len(sentences), batch_size, progress, "syntax_heads"):
         chunk = [int(i) for i in order[start : start + batch_size]]
         enc, weights = run_model(lm, [texts[i] for i in chunk])  # [layer, batch, head, query, key]
@@ -410,9 +177,9 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
             real = int(enc["attention_mask"][b].sum())
             if real != len(tspans):
                 raise AttentionError(f"sentence {i}: {real} tokens in the batch but {len(tspans)} with offsets")
-            owner = align_words(tspans, sent.spans)
+            owner = owners[i]
             for t, w in enumerate(owner):
-                if w is not None:
+                if w is not None and w >= 0:
                     merge[b, t, w + 1] = 1.0
                     owned[b, w] = True
             specials = [t for t, w in enumerate(owner) if w is None]
@@ -421,10 +188,11 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
                 merge[b, t, n + 1] = 1.0  # [SEP] / </s>
             gold[b, :n] = sent.heads
             gold[b, n:] = -1
-            source[b, :n] = _poss_source(sent)
+            source[b, :n] = poss_source(sent)
             offset = halves[i] * len(labels) if split else 0
             for w, rows in enumerate(rows_per_word[i]):
-                label_rows[b, w, [offset + r for r in rows]] = 1.0
+                if scorable[i][w]:
+                    label_rows[b, w, [offset + r for r in rows]] = 1.0
         count = merge.sum(1, keepdim=True)  # pieces per word
         mean = merge / torch.where(count > 0, count, torch.ones_like(count))
         # keys: sum over pieces; queries: mean over pieces -> [layer, batch, head, word, word]
@@ -443,7 +211,18 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         hits = np.stack(batch_hits) if hits is None else hits + np.stack(batch_hits)
         totals += label_rows.sum((0, 1))
         del weights, words
-    return _heads_frame(hits, totals, labels, n_halves)
+    frame = _heads_frame(hits, totals, labels, n_halves)
+    frame.attrs["scorable"] = scorable
+    frame.attrs["words"] = sum(len(s) for s in sentences)
+    frame.attrs["scored"] = sum(sum(m) for m in scorable)
+    return frame
+
+
+def _scorable(sent: Sentence, owner: Sequence[int | None]) -> tuple[bool, ...]:
+    """Words a head can be scored on: the word (or its ``'s``) owns a token, and so does its gold head (or root)."""
+    owned = {w for w in owner if w is not None and w >= 0}
+    src = poss_source(sent)
+    return tuple(src[i] in owned and (h == 0 or h - 1 in owned) for i, h in enumerate(sent.heads))
 
 
 def _heads_frame(hits: np.ndarray, totals: np.ndarray, labels: dict[str, int], n_halves: int) -> pd.DataFrame:
@@ -468,14 +247,17 @@ def _heads_frame(hits: np.ndarray, totals: np.ndarray, labels: dict[str, int], n
 
 # --- baseline and table ------------------------------------------------------------------------
 
-def _offset_hits(sentences: Sequence[Sentence]) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """Per label, hits of each offset in :data:`OFFSETS`; and the number of words."""
+def _offset_hits(sentences: Sequence[Sentence], scorable: Sequence[Sequence[bool]] | None = None
+                 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Per label, hits of each offset in :data:`OFFSETS`; and the number of words (only ``scorable`` ones)."""
     hits: dict[str, np.ndarray] = {}
     counts: dict[str, int] = {}
-    for sent in sentences:
+    for k, sent in enumerate(sentences):
         n = len(sent)
-        src = _poss_source(sent)
+        src = poss_source(sent)
         for i, rel in enumerate(sent.relations):
+            if scorable is not None and not scorable[k][i]:
+                continue
             j = src[i]
             pred = np.array([max(0, min(j + k + 1, n)) for k in OFFSETS])  # Clark's offset_predictor
             ok = (pred == sent.heads[i]).astype(np.int64)
@@ -485,12 +267,15 @@ def _offset_hits(sentences: Sequence[Sentence]) -> tuple[dict[str, np.ndarray], 
     return hits, counts
 
 
-def syntax_baseline(sentences: Sequence[Sentence], all_offsets: bool = False) -> pd.DataFrame:
+def syntax_baseline(sentences: Sequence[Sentence], all_offsets: bool = False,
+                    scorable: Sequence[Sequence[bool]] | None = None) -> pd.DataFrame:
     """The best fixed-offset baseline per relation (Clark et al.'s ``offset_predictor``, offsets -3..+2).
 
     Args:
         sentences: from :func:`load_treebank`.
         all_offsets: return every offset's accuracy instead of only the best.
+        scorable: per sentence, per word, whether to count it (the
+            ``attrs["scorable"]`` of :func:`syntax_heads`); default every word.
 
     Returns:
         DataFrame indexed by relation with columns ``offset`` (the word that
@@ -500,7 +285,7 @@ def syntax_baseline(sentences: Sequence[Sentence], all_offsets: bool = False) ->
     sentences = list(sentences)
     if not sentences:
         raise AttentionError("syntax_baseline() needs at least one sentence")
-    hits, counts = _offset_hits(sentences)
+    hits, counts = _offset_hits(sentences, scorable)
     grid = pd.DataFrame({lab: hits[lab] / counts[lab] for lab in hits}, index=list(OFFSETS)).T
     grid.index.name = "relation"
     if all_offsets:
@@ -510,23 +295,6 @@ def syntax_baseline(sentences: Sequence[Sentence], all_offsets: bool = False) ->
                          "n": [counts[r] for r in grid.index]}, index=grid.index)
 
 
-def binomial_interval(k: float, n: float, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion ``k / n``.
-
-    Returns:
-        ``(low, high)`` in 0..1; ``(0, 1)`` when ``n == 0``.
-    """
-    if n <= 0:
-        return 0.0, 1.0
-    from statistics import NormalDist
-
-    z = NormalDist().inv_cdf(0.5 + level / 2)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 100, level: float = 0.95,
                  **kwargs: Any) -> pd.DataFrame:
     """Clark et al.'s Table 1 with a held-out choice of head and offset.
@@ -534,8 +302,9 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     Choosing the best of ``2 x layers x heads`` heads on the same words one
     reports on inflates the number (with 288 heads and ~50 words, some head
     gets lucky). So the best head and the best offset are chosen on one half
-    of the sentences (even positions, :func:`split_halves`) and their accuracy
-    is reported on the other half (odd positions), with a Wilson interval.
+    of the sentences and their accuracy is reported on the other half, with an
+    exact (Clopper-Pearson) interval. The halves are :func:`~attn_utils.stats.split_half`
+    ``(len(sentences), seed=0)``: a fixed random split, the same on every machine.
 
     Args:
         scores: the output of ``syntax_heads(lm, sentences, split=True)``, or a
@@ -547,7 +316,7 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
 
     Returns:
         DataFrame, one row per relation ("all" first, then by count; ``root``
-        and ``punct`` left out), with columns ``count`` (occurrences in all
+        and ``punct`` left out), with columns ``count`` (scored occurrences in all
         sentences), ``n`` (words in the report half), ``layer``, ``head``,
         ``direction`` (chosen on the select half), ``accuracy``, ``low``,
         ``high`` (report half), ``offset``, ``offset_accuracy`` (chosen on the
@@ -559,22 +328,26 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     if "half" not in (scores.index.names or []):
         raise AttentionError("syntax_table() needs syntax_heads(..., split=True): the head is chosen on one half "
                              "of the sentences and reported on the other")
-    select_idx, report_idx = split_halves(sentences)
-    base_select = syntax_baseline([sentences[i] for i in select_idx], all_offsets=True)
-    base_report = syntax_baseline([sentences[i] for i in report_idx], all_offsets=True)
-    counts = pd.Series([lab for s in sentences for r in s.relations for lab in _labels(r)]).value_counts()
+    select_idx, report_idx = split_half(len(sentences))
+    mask = scores.attrs.get("scorable") or tuple((True,) * len(s) for s in sentences)
+    if len(mask) != len(sentences):
+        raise AttentionError(f"scores were computed on {len(mask)} sentences, but {len(sentences)} were given")
+    base_select = syntax_baseline([sentences[i] for i in select_idx], True, [mask[i] for i in select_idx])
+    base_report = syntax_baseline([sentences[i] for i in report_idx], True, [mask[i] for i in report_idx])
+    counts = pd.Series([lab for s, m in zip(sentences, mask) for r, ok in zip(s.relations, m) if ok
+                        for lab in _labels(r)]).value_counts()
     sel, rep = scores.loc["select"], scores.loc["report"]
     rows = []
     for rel in ["all"] + [r for r in counts.index if r != "all"]:
         if rel in SKIPPED or (rel != "all" and counts[rel] < min_count):
             continue
-        if rel not in sel.index.get_level_values(0) or rel not in rep.index.get_level_values(0):
-            continue
+        if rel not in base_select.index or rel not in base_report.index:
+            continue  # seen in one half only: nothing to choose on, or nothing to report on
         direction, layer, head = sel.loc[rel]["accuracy"].idxmax()
         chosen = rep.loc[(rel, direction, layer, head)]
         n = int(chosen["n"])
         acc = float(chosen["accuracy"])
-        low, high = binomial_interval(round(acc * n), n, level)
+        low, high = binomial_interval(int(round(acc * n)), n, level) if n else (0.0, 1.0)
         offsets = base_select.loc[rel, list(OFFSETS)].astype(float)
         offset = int(offsets.idxmax())
         off_acc = float(base_report.loc[rel, offset]) if rel in base_report.index else float("nan")
@@ -584,3 +357,22 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     table = pd.DataFrame(rows).set_index("relation")
     table.attrs["min_count"] = min_count
     return table
+
+
+def format_syntax_table(table: pd.DataFrame, caption: str = "") -> pd.DataFrame:
+    """:func:`syntax_table` as readable text columns (percentages, 0-based ``L<layer>-H<head>``).
+
+    Returns:
+        DataFrame indexed by relation with columns ``count``, ``n``, ``best head``,
+        ``accuracy [interval]``, ``best offset``, ``margin``; ``attrs["caption"]`` holds ``caption``.
+    """
+    out = pd.DataFrame({
+        "count": table["count"],
+        "n": table["n"],
+        "best head": [f"L{r.layer}-H{r.head} {r.direction}" for r in table.itertuples()],
+        "accuracy [interval]": [f"{r.accuracy:.1%} [{r.low:.1%}, {r.high:.1%}]" for r in table.itertuples()],
+        "best offset": [f"{r.offset:+d}: {r.offset_accuracy:.1%}" for r in table.itertuples()],
+        "margin": [f"{100 * r.margin:+.1f}" for r in table.itertuples()],
+    }, index=table.index)
+    out.attrs["caption"] = caption
+    return out

@@ -197,6 +197,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
+@pytest.mark.slow
 def test_head_stats_memory_is_flat_in_the_number_of_texts():
     """Peak memory for 2,000 sentences stays within 10% of that for 500 (keeping every
     Attention would add ~100 MB here)."""

@@ -85,8 +85,12 @@ def test_probe_set_is_annotated_consistently():
 
 
 def test_probe_rejects_misaligned_text(minilm):
+    # words are grouped by character spans, so "well-known" is one word, as in text.split()
+    table = au.probe_heads(minilm, [{"text": "The well-known dog chased the cat .", "subj": 2, "verb": 3, "obj": 5}])
+    assert len(table) == minilm.num_layers * minilm.num_heads
+    # a "word" the tokenizer drops entirely (a zero-width space) cannot line up
     with pytest.raises(au.AttentionError, match="line up"):
-        au.probe_heads(minilm, [{"text": "The well-known dog chased the cat .", "subj": 2, "verb": 3, "obj": 5}])
+        au.probe_heads(minilm, [{"text": "The dog \u200b chased the cat .", "subj": 1, "verb": 3, "obj": 5}])
     with pytest.raises(au.AttentionError, match="out of range"):
         au.probe_baseline([{"text": "a b", "subj": 0, "verb": 1, "obj": 5}])
 
@@ -97,3 +101,29 @@ def test_token_ablation(minilm):
     assert (table["change"] > 0).all()
     att = au.extract(minilm, SEED_TEXT)
     np.testing.assert_allclose(table.loc["dog", "attention"], att.weights[:, :, 3, 2].mean(), rtol=1e-6)
+
+
+def test_probe_holdout_selects_on_one_half_and_reports_on_the_other(minilm):
+    examples = au.load_probe_set()
+    table = au.probe_holdout(minilm, examples, seed=0)
+    select, report = au.split_half(len(examples), seed=0)
+    assert table.attrs["selection"] == select.tolist() and table.attrs["report"] == report.tolist()
+    on_select = au.probe_heads(minilm, [examples[i] for i in select])
+    on_report = au.probe_heads(minilm, [examples[i] for i in report])
+    base_select = au.probe_baseline([examples[i] for i in select])
+    for rel, row in table.iterrows():
+        # the chosen head is the best on the selection half, and its score is read on the report half only
+        assert row["selection_accuracy"] == pytest.approx(on_select[rel].max())
+        assert on_select.loc[(row["layer"], row["head"]), rel] == pytest.approx(on_select[rel].max())
+        assert row["n"] == len(report) and row["accuracy"] == pytest.approx(row["hits"] / row["n"])
+        assert row["accuracy"] == pytest.approx(on_report.loc[(row["layer"], row["head"]), rel])
+        # the baseline's offset is chosen on the selection half too, then counted on the report half
+        assert row["offset"] == base_select.loc[rel, "offset"]
+        dep, head = au.probing.RELATIONS[rel]
+        expected = sum(examples[i][head] - examples[i][dep] == row["offset"] for i in report)
+        assert row["baseline_hits"] == expected
+        assert (row["low"], row["high"]) == pytest.approx(au.binomial_interval(row["hits"], row["n"]))
+        assert (row["baseline_low"], row["baseline_high"]) == pytest.approx(
+            au.binomial_interval(row["baseline_hits"], row["n"]))
+        apart = row["low"] > row["baseline_high"] or row["baseline_low"] > row["high"]
+        assert (row["verdict"] != "undecided") == apart

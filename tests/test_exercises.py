@@ -368,3 +368,29 @@ def test_head_accuracy_check_names_self_root_and_one_based_mistakes(capsys):
     passes(capsys, ex.check_head_accuracy, right)
     fails(ex.check_head_accuracy, "自分自身", with_self)
     fails(ex.check_head_accuracy, "根", with_root)
+
+
+def test_weight_vs_norm_check(capsys, minilm, seed_att):
+    norms = au.norm_attention(minilm, SEED_TEXT)
+    q = seed_att.position("chased")
+    w, n = seed_att.weights[2, 3, q], norms[2, 3, q]
+    kw = dict(att=seed_att, norms=norms, query="chased", layer=2, head=3)
+    passes(capsys, ex.check_weight_vs_norm, seed_att.labels[int(w.argmax())], seed_att.labels[int(n.argmax())], **kw)
+    fails(ex.check_weight_vs_norm, "ノルムで 1 位の key", seed_att.labels[int(w.argmax())],
+          seed_att.labels[int(n.argmin())], **kw)
+
+
+def test_treebank_offsets_check_reads_sentences_and_counts_subtypes(capsys):
+    class Sent:  # attribute access, as au.load_treebank's sentences
+        words, heads = SENTENCE["words"], SENTENCE["heads"]
+        relations = ["det", "nsubj:outer", "root", "det", "obj"]
+
+    sentences = [SENTENCE, Sent()]
+    offsets = range(-3, 3)
+    # det: "The"(1)->2 and "the"(4)->5 in both sentences: offset +1 is always right
+    right = {k: float(k == 1) for k in offsets}
+    kw = dict(sentences=sentences, relation="det", offsets=offsets)
+    passes(capsys, ex.check_treebank_offsets, right, **kw)
+    fails(ex.check_treebank_offsets, r"オフセット \+1 の正解率", {k: 0.0 for k in offsets}, **kw)
+    nsubj = {k: float(k == 1) for k in offsets}  # dog(2) -> chased(3); the subtype counts as nsubj
+    passes(capsys, ex.check_treebank_offsets, nsubj, sentences=sentences, relation="nsubj", offsets=offsets)

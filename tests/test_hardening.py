@@ -6,6 +6,7 @@ failure is a short error that names the valid choices, never a deep traceback.
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -112,17 +113,39 @@ def test_half_precision_model_gives_float32(tokenizer):
 
 def test_doctor_reports_every_check():
     table = au.doctor(probe_hub=False)
-    for check in ["python", "torch", "transformers", "attention implementation", "Hugging Face Hub",
-                  "bundled English model", "Japanese tokenizer", "Japanese font"]:
+    for check in ["python", "torch", "transformers", "attention (au.load_model)", "attention (transformers default)",
+                  "Hugging Face Hub", "bundled English model", "Japanese tokenizer", "Japanese font"]:
         assert check in table.index
     assert table.loc["bundled English model", "status"] == "available"
     import transformers
 
-    detail = table.loc["attention implementation", "detail"]
-    assert table.loc["attention implementation", "status"].startswith("eager")
-    if int(transformers.__version__.split(".")[0]) >= 5:
-        assert "'sdpa'" in detail and "no attention weights" in detail  # the pitfall is named
     assert table.loc["transformers", "status"] == transformers.__version__
+    assert table.loc["attention (au.load_model)", "status"] == "eager"
+
+
+def test_doctor_states_what_the_installed_transformers_default_does():
+    import torch
+    from transformers import BertConfig, BertModel
+
+    # measured here independently: a default-configured BERT asked for its weights
+    model = BertModel(BertConfig(vocab_size=8, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=8)).eval()
+    with torch.no_grad():
+        returned = bool(model(torch.tensor([[1, 2]]), output_attentions=True).attentions)
+    row = au.doctor(probe_hub=False).loc["attention (transformers default)"]
+    assert row["status"] == model.config._attn_implementation
+    says_returned = "returns no weights" not in row["detail"].lower()
+    assert says_returned == returned, row["detail"]
+
+
+def test_doctor_details_are_whole_sentences_that_fit_the_table():
+    table = au.doctor(probe_hub=True)
+    with pd.option_context("display.max_colwidth", 50):
+        shown = repr(table) + table._repr_html_()  # what a notebook shows
+    assert "..." not in shown  # nothing cut off by pandas' default column width
+    for check in ["attention (au.load_model)", "attention (transformers default)", "Hugging Face Hub"]:
+        detail = table.loc[check, "detail"]
+        assert detail[:1].isupper() and detail.endswith("."), detail
 
 
 def test_fallback_warning_is_not_an_error_under_default_filters(monkeypatch):

@@ -53,6 +53,7 @@ def test_bad_arguments_name_valid_choices(att):
         au.lines_html(att, query="mouse")
 
 
+@pytest.mark.browser
 def test_page_draws_switches_layers_and_stays_offline(att, browser, tmp_path):
     path = au.save_html(att, tmp_path / "seed.html", layer=0)
     browser.open(path.as_uri())
@@ -98,6 +99,7 @@ def test_static_line_views(att):
     assert len([a for a in grid_hm.axes if a.get_title()]) == att.num_heads
 
 
+@pytest.mark.browser
 def test_page_with_128_tokens_renders(minilm, browser, tmp_path):
     long_text = " ".join(["the quick brown fox jumps over the lazy dog ."] * 13)
     big = au.extract(minilm, long_text)

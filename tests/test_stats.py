@@ -67,3 +67,69 @@ def test_split_half_is_a_fixed_disjoint_cover():
     assert not np.array_equal(sel, np.arange(34))  # shuffled, not the first half of the file
     with pytest.raises(ValueError, match="at least 2"):
         au.split_half(1)
+
+
+def _log_fact(n):
+    return np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1, dtype=np.float64)))])
+
+
+def test_binomial_cdf_is_a_probability_at_its_edges_and_inside():
+    """P(X <= k) by the definition (math.comb), the certain and impossible cases exact."""
+    import math
+
+    from attn_utils.stats import _binom_cdf
+
+    for n in (1, 5, 12):
+        lf = _log_fact(n)
+        for k in range(-1, n + 2):
+            for p in (0.0, 0.2, 0.5, 0.9, 1.0):
+                exact = sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(0, min(k, n) + 1))
+                got = _binom_cdf(k, n, p, lf)
+                assert got == pytest.approx(exact, abs=1e-12), (k, n, p)
+                if k >= n or (p == 0.0 and k >= 0):
+                    assert got == 1.0  # certain: exactly 1
+                if k < 0 or (p == 1.0 and k < n):
+                    assert got == 0.0  # impossible: exactly 0
+    # summing in log space can round above 1; a probability never is
+    assert _binom_cdf(135, 157, 0.5, _log_fact(157)) <= 1.0
+
+
+def test_interval_ends_are_exact_at_zero_and_all_hits():
+    for n in (1, 7, 40):
+        assert au.binomial_interval(0, n)[0] == 0.0
+        assert au.binomial_interval(n, n)[1] == 1.0
+        low, high = au.binomial_interval(0, n)
+        assert 0.0 < high < 1.0
+    low, high = au.binomial_interval(3, 3)
+    assert 0.0 < low < 1.0
+
+
+def test_interval_messages_name_the_argument_and_the_valid_range():
+    with pytest.raises(TypeError, match=r"^k must be a whole number of trials, got 1\.5$"):
+        au.binomial_interval(1.5, 5)
+    with pytest.raises(TypeError, match=r"^n must be a whole number of trials, got 5\.0$"):
+        au.binomial_interval(1, 5.0)
+    with pytest.raises(ValueError, match=r"^n must be at least 1, got 0$"):
+        au.binomial_interval(0, 0)
+    with pytest.raises(ValueError, match=r"^k must be in 0\.\.n = 0\.\.5, got 6$"):
+        au.binomial_interval(6, 5)
+    for level in (0.0, 1.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="level must be strictly between 0 and 1"):
+            au.binomial_interval(1, 2, level=level)
+    assert au.binomial_interval(1, 2, level=np.float64(0.5))[0] > 0
+
+
+def test_touching_intervals_overlap():
+    assert au.intervals_overlap((0.1, 0.4), (0.4, 0.9))
+    assert au.intervals_overlap((0.4, 0.9), (0.1, 0.4))
+    assert au.intervals_overlap((0.2, 0.2), (0.2, 0.2))
+
+
+def test_split_half_takes_two_or_more_whole_items():
+    sel, rep = au.split_half(2)
+    assert sorted([*sel, *rep]) == [0, 1] and len(sel) == len(rep) == 1
+    sel, rep = au.split_half(np.int64(3))
+    assert len(sel) == 2 and len(rep) == 1
+    for bad in (2.5, True, "4", 0, -3):
+        with pytest.raises(ValueError, match="at least 2 items"):
+            au.split_half(bad)
