@@ -52,16 +52,8 @@ from .plot import (
 from .scratch import recompute_attention, scaled_dot_product, softmax
 from .words import group_tokens, token_spans, word_spans
 from .stats import binomial_interval, intervals_overlap, split_half
-from .syntax import (
-    align_words,
-    alignment_report,
-    format_syntax_table,
-    head_predictions,
-    load_treebank,
-    syntax_baseline,
-    syntax_heads,
-    syntax_table,
-)
+from .syntax import format_syntax_table, head_predictions, syntax_baseline, syntax_heads, syntax_table
+from .treebank import align_words, alignment_report, load_treebank
 from .widgets import attention_toy
 
 __version__ = "0.1.0"

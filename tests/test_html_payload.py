@@ -119,3 +119,37 @@ def test_show_lines_displays_the_same_view(att, monkeypatch):
     (obj,) = shown
     data = page_data(obj.data)
     assert data["layer"] == 1 and data["query"] == 3 and data["tokens"] == att.labels
+
+
+def test_weights_a_rounding_error_outside_0_1_stay_in_range():
+    """Half-precision models give rows like 1.0004 or -1e-4: full and no opacity, not a byte wrapped around."""
+    w = np.array([[[[1.003, -0.003, 0.0], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0]]]])
+    q = weights_of(page_data(au.lines_html(au.Attention(["[CLS]", "a", "[SEP]"], w))))
+    assert q[0, 0, 0].tolist() == [255, 0, 0]
+    assert q[0, 0, 1].tolist() == [128, 128, 0] and q[0, 0, 2].tolist() == [0, 0, 255]
+
+
+SAVE_SCRIPT = """
+import sys
+import numpy as np
+import attn_utils as au
+att = au.Attention(["[CLS]", "\\u72ac", "\\u304c", "[SEP]"], np.full((1, 1, 4, 4), 0.25))
+au.save_html(att, sys.argv[1])
+"""
+
+
+def test_saved_page_is_utf8_whatever_the_locale(tmp_path):
+    """A learner on a non-UTF-8 system (Windows, LANG=C) still gets a page that shows Japanese."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    package_parent = Path(au.__file__).resolve().parents[1]  # the attn_utils under test
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
+           "PYTHONIOENCODING": "ascii", "PYTHONPATH": str(package_parent)}
+    out = tmp_path / "ja.html"
+    subprocess.run([sys.executable, "-c", SAVE_SCRIPT, str(out)], env=env, cwd=package_parent, check=True,
+                   capture_output=True)
+    page = out.read_bytes().decode("utf-8")
+    assert "<title>attention: [CLS] 犬 が [SEP]</title>" in page and '"犬"' in page

@@ -109,3 +109,22 @@ def test_every_shown_figure_is_stored(nb_path):
                if cell.cell_type == "code" and "plt.show()" in cell.source and "NBVAL_SKIP" not in cell.source
                and not any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))]
     assert not missing, f"cells {missing} show a figure but stored none (re-run without MPLBACKEND=Agg)"
+
+
+def test_oldest_constraints_pin_every_pyproject_floor():
+    """make test-oldest installs exactly the lower bounds pyproject states, for every dependency and extra."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("constraints_tool", ROOT / "tools" / "constraints.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    lines = [line for line in tool.main("oldest").splitlines() if "==" in line.split("#")[0]]
+    pins = [tool._norm(line.split("==")[0]) for line in lines]
+    assert len(pins) == len(set(pins))  # one pin per package: the floor is not overridden further down
+    pinned = dict(line.split("#")[0].strip().split("==") for line in lines)
+    pinned = {tool._norm(k): v for k, v in pinned.items()}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    for req in reqs:
+        name, floor = re.match(r"([A-Za-z0-9._-]+)(?:\[[^\]]*\])?\s*>=\s*([^,;\s]+)", req).groups()
+        assert pinned[tool._norm(name)] == floor, req

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import attn_utils as au
-from attn_utils import syntax as sx
+from attn_utils import treebank as tbk
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ def sent(words, heads, relations):
     for w in words:
         spans.append((pos, pos + len(w)))
         pos += len(w) + 1
-    return sx.Sentence(list(words), list(heads), list(relations), text, spans)
+    return tbk.Sentence(list(words), list(heads), list(relations), text, spans)
 
 
 def test_offset_baseline_counts_the_word_at_each_offset():
@@ -122,7 +122,7 @@ def test_subtypes_count_under_the_subtype_and_the_base_relation():
 
 def test_possessive_uses_the_prediction_of_the_following_s():
     s = sent(["the", "company", "'s", "plan"], [2, 4, 2, 0], ["det", "nmod:poss", "case", "root"])
-    assert sx._poss_source(s) == [0, 2, 2, 3]
+    assert tbk.poss_source(s) == [0, 2, 2, 3]
     # offset +1 from "'s" (word 3) is "plan" = the possessor's head: a hit for nmod:poss, counted in "all" too
     grid = au.syntax_baseline([s], all_offsets=True)
     assert grid.loc["nmod:poss", 1] == 1.0 and grid.loc["nmod", 1] == 1.0
@@ -136,11 +136,11 @@ def test_alignment_nested_straddling_and_bare_pieces():
     tokens = [None, (0, 0), (0, 2), (2, 5), (6, 8), (8, 10), None]
     owner = au.align_words(tokens, words)
     assert owner == [None, 0, 0, 0, 2, 2, None]  # word 1 is merged into word 0's group
-    assert sx._nesting(tokens, words, owner) == (2, 1)  # two words share a piece, one owns none
+    assert tbk._nesting(tokens, words, owner) == (2, 1)  # two words share a piece, one owns none
     # pieces that nest: every word owns its tokens
     nested = [None, (0, 1), (1, 3), (3, 5), (6, 10), None]
     owner = au.align_words(nested, words)
-    assert owner == [None, 0, 0, 1, 2, None] and sx._nesting(nested, words, owner) == (0, 0)
+    assert owner == [None, 0, 0, 1, 2, None] and tbk._nesting(nested, words, owner) == (0, 0)
     # a token over the space between words belongs to no word
     assert au.align_words([None, (0, 3), (3, 5), (5, 6), (6, 10), None], words)[3] == -1
 
@@ -170,10 +170,10 @@ class PlantedModel(torch.nn.Module):
         self.config = SimpleNamespace(max_position_embeddings=512, model_type="bert", _attn_implementation="eager")
         self.dummy = torch.nn.Parameter(torch.zeros(1))
         self.maps = {}
-        spans = sx._token_spans(SimpleNamespace(tokenizer=tokenizer, model=self), [s.text for s in sentences])
+        spans = tbk._token_spans(SimpleNamespace(tokenizer=tokenizer, model=self), [s.text for s in sentences])
         for s, tspans in zip(sentences, spans):
             ids = tuple(tokenizer(s.text)["input_ids"])
-            self.maps[ids] = planted(s, sx.align_words(tspans, s.spans))
+            self.maps[ids] = planted(s, tbk.align_words(tspans, s.spans))
 
     def forward(self, input_ids, attention_mask, token_type_ids=None, output_attentions=True):
         B, T = input_ids.shape
@@ -223,7 +223,7 @@ def oracle(sentences, owners, rule):
     for s, owner in zip(sentences, owners):
         owned = {w for w in owner if w is not None and w >= 0}
         for i, rel in enumerate(s.relations):
-            j = sx._poss_source(s)[i]
+            j = tbk.poss_source(s)[i]
             if j not in owned or (s.heads[i] and s.heads[i] - 1 not in owned):
                 continue  # merged away by the tokenizer, or its head is: not scored
             ok = rule(s, j, owned) == s.heads[i]
@@ -236,8 +236,8 @@ def oracle(sentences, owners, rule):
 def planted_run(minilm, name, count):
     sentences = au.load_treebank(name)[:count]
     lm = SimpleNamespace(model=PlantedModel(minilm.tokenizer, sentences).eval(), tokenizer=minilm.tokenizer)
-    spans = sx._token_spans(lm, [s.text for s in sentences])
-    owners = [sx.align_words(t, s.spans) for s, t in zip(sentences, spans)]
+    spans = tbk._token_spans(lm, [s.text for s in sentences])
+    owners = [tbk.align_words(t, s.spans) for s, t in zip(sentences, spans)]
     return lm, sentences, owners
 
 
