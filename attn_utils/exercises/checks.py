@@ -280,7 +280,11 @@ def check_word_weight(weight: Any, *, pieces: Any, words: Any, layer: int, head:
     want = float(words.frame(layer, head).loc[query, word])
     got = np.asarray(weight, dtype=float)
     check_shape(got, (), "答え (数 1 つ)")
-    n_pieces = len(pieces.tokens) - len(words.tokens) + 1
+    span = words.spans[words.position(word)] if getattr(words, "spans", None) else None
+    if span is not None and getattr(pieces, "spans", None):  # the pieces whose first character is in the word
+        n_pieces = sum(1 for s in pieces.spans if s is not None and span[0] <= s[0] < span[1])
+    else:
+        n_pieces = len(pieces.tokens) - len(words.tokens) + 1
     if n_pieces > 1 and np.isclose(got * n_pieces, want, atol=1e-5):
         raise ExerciseError("サブワードの重みを平均していませんか? key 側は合計します (どのサブワードへの重みも、その単語への重み)。")
     check_close(got, want, atol=1e-5, name=f"{query} → {word} の重み")
