@@ -108,7 +108,7 @@ for d in dims:
     k = rng.normal(size=(20000, d))
     stds.append((q * k).sum(axis=-1).std())    # 内積 q·k の標準偏差
 pd.DataFrame({"内積の標準偏差": stds, "√d": np.sqrt(dims)}, index=pd.Index(dims, name="d")).round(2)''',
-        explanation="""$q \\cdot k = \\sum_{i=1}^{d} q_i k_i$ は分散 1 の項を $d$ 個足したものなので、分散は $d$、標準偏差は $\\sqrt{d}$ です (次元が 4 倍なら 2 倍)。
+        explanation="""$q \\cdot k = \\sum_{i=1}^{d} q_i k_i$ は**独立な**分散 1 の項を $d$ 個足したものなので、分散は $d$、標準偏差は $\\sqrt{d}$ です (次元が 4 倍なら 2 倍)。
 スコアを $\\sqrt{d}$ で割ると、次元によらず標準偏差がほぼ 1 にそろい、softmax が極端になりません。""",
     ),
     Exercise(
@@ -137,7 +137,7 @@ pd.DataFrame(w_masked, index=tokens, columns=tokens).round(3)''',
     Exercise(
         id="01-split-heads",
         anchor=r"^2 つのヘッドは同じ文を見ていても",
-        where="before",
+        where="after",
         title="ヘッドに分けて、つなぎ直す",
         task="""3 節の `split_heads` は `T` と `h` を外から借りていました。形だけから計算する版を書きましょう。
 
@@ -171,10 +171,11 @@ print(my_split_heads(M, 2)[1])   # ヘッド 1 = M の列 2, 3''',
     ),
     Exercise(
         id="01-no-scaling",
-        anchor=r"^同じ計算を全層について行う関数が `au.recompute_attention`",
-        where="before",
+        anchor=r"^自分で書いた数行の行列計算が",
+        where="after",
         title="√d で割るのをやめると?",
-        task="""本物のモデルで、$\\sqrt{d}$ で割った attention と割らない attention の**エントロピー** (行の広がり) を層ごとに比べましょう。
+        task="""読み込んだモデル `lm` で、$\\sqrt{d}$ で割った attention と割らない attention の**エントロピー** (行の広がり) を層ごとに比べましょう
+($d$ はヘッドあたりの次元 `d_head`。bert-base は 64、同梱の MiniLM は 32)。
 
 - `au.recompute_attention(lm, TEXT)` と `au.recompute_attention(lm, TEXT, scale=False)` が、それぞれ `[layer, head, query, key]` の重みを返します (戻り値の 1 つ目)。
 - 各行のエントロピー $H = -\\sum_k a_k \\ln a_k$ (自然対数、$0 \\ln 0 = 0$) を計算し、ヘッドと query について平均して、層ごとの配列 `entropy_scaled`, `entropy_unscaled` (形 `(layer,)`) にします。
@@ -183,7 +184,9 @@ print(my_split_heads(M, 2)[1])   # ヘッド 1 = M の列 2, 3''',
         placeholder='''entropy_scaled = None     # ここに: ÷√d ありの、層ごとの平均エントロピー (layer,)
 entropy_unscaled = None   # ここに: ÷√d なし''',
         check="ex.check_scaling_entropy(entropy_scaled, entropy_unscaled, lm=lm, text=TEXT)",
-        solution='''scaled, _ = au.recompute_attention(lm, TEXT)                 # [layer, head, query, key]
+        solution='''d_head = lm.model.config.hidden_size // lm.model.config.num_attention_heads
+print(f"{lm.caption}: d_head = {d_head}, √d_head = {d_head ** 0.5:.2f}")
+scaled, _ = au.recompute_attention(lm, TEXT)                 # [layer, head, query, key]
 unscaled, _ = au.recompute_attention(lm, TEXT, scale=False)
 
 
@@ -196,7 +199,7 @@ entropy_scaled, entropy_unscaled = mean_entropy(scaled), mean_entropy(unscaled)
 lower = int((entropy_unscaled < entropy_scaled).sum())
 print(f"√d で割らないと、{lower} / {len(entropy_scaled)} 層でエントロピーが下がった")
 pd.DataFrame({"÷√d あり": entropy_scaled, "÷√d なし": entropy_unscaled}).rename_axis("layer")''',
-        explanation="""割らないとスコアの幅が $\\sqrt{d}$ 倍 (このモデルでは $d$ = ヘッドの次元) に広がり、softmax が鋭くなって各行がほぼ 1 つのトークンに集中します。
+        explanation="""割らないとスコアの幅が $\\sqrt{d}$ 倍 (上の出力の √d_head) に広がり、softmax が鋭くなって各行がほぼ 1 つのトークンに集中します。
 学習された重みは割ることを前提にしているので、割らないと attention は極端に偏ります。何層で下がったかは上の出力の行が示しています。""",
         needs=["lm", "TEXT"],
     ),
@@ -256,7 +259,7 @@ print(f"直前を最もよく見るヘッド: 第 {best[0]} 層ヘッド {best[1
         task="""文を "The cat chased the dog" に変えると、`chased → dog` が最大のヘッドは元の文と同じでしょうか。
 `att_swap` でそのヘッドを `best_swap = (layer, head)` として求め、元の文 (`att`) での最大のヘッドと比べましょう (`att.pair` と `au.strongest_head`)。
 
-同じヘッドなら、そのヘッドは「dog という単語」を見ていると言えそうです。違うなら、「位置 (主語の場所・直前)」を見ているのかもしれません。""",
+そのヘッドは何を見ているのでしょうか: 「dog という単語」、「主語の位置」、それとも 4 節で調べた「直前のトークン」?""",
         placeholder='''att_swap = au.extract(lm, "The cat chased the dog")
 best_swap = None   # ここに: (layer, head)''',
         check='ex.check_strongest_pair_head(best_swap, att=att_swap, query="chased", key="dog")',
@@ -265,8 +268,9 @@ best_swap = au.strongest_head(att_swap.pair("chased", "dog"))[:2]
 best_orig = au.strongest_head(att.pair("chased", "dog"))[:2]
 print(f"元の文: 第 {best_orig[0]} 層ヘッド {best_orig[1]} / 入れ替えた文: 第 {best_swap[0]} 層ヘッド {best_swap[1]} → "
       + ("同じヘッド" if best_orig == best_swap else "違うヘッド"))''',
-        explanation="""入れ替えた文では `dog` は `chased` の**後ろ**にあります。元の文で最大だったのが直前を見る位置のヘッドなら、入れ替えた文では別のヘッドが最大になるはずです。
-上の出力の「同じ / 違う」が、このモデルでの答えです。""",
+        explanation="""入れ替えた文では `dog` は `chased` の**後ろ**にあります。元の文で最大だったのが直前を見る位置のヘッドなら (4 節の出力で、そのヘッドが直前を見る割合を確かめました)、
+入れ替えた文ではそのヘッドは `cat` を見るので、別のヘッドが最大になるはずです。「dog という単語」を見るヘッドなら同じヘッドのままです。
+上の出力の「同じ / 違う」が、このモデルでの答えです。位置のヘッドかどうかは 03 の 4 節で、多数の文の統計から確かめます。""",
         needs=["lm", "att"],
     ),
     Exercise(
@@ -284,7 +288,9 @@ cls_head = tuple(int(i) for i in np.unravel_index(cls_share.argmax(), cls_share.
 fig = au.plot_heatmap(att, *cls_head)
 plt.show()
 print(f"第 {cls_head[0]} 層ヘッド {cls_head[1]}: 平均 {cls_share.max():.0%} の重みが [CLS] へ")''',
-        explanation="""`[CLS]` の列がほぼ真っ黒なヘッドは、どのトークンも「ほとんど何も見ていない」状態です。見るべきものがないとき、重みの置き場所として使われている可能性があります (5 節)。""",
+        explanation="""このヘッドでは、どのトークンも重みの多くを `[CLS]` に置いています。Clark らが「何もしない (no-op)」ための置き場と論じたのは `[SEP]` と句読点で、
+`[CLS]` については論じていません (bert-base の `[CLS]` は次文予測で文全体をまとめるよう訓練されます)。
+重みが大きいからといって多くの情報が運ばれているとは限らないことを、05 でベクトルのノルムを使って確かめます。""",
         needs=["att"],
     ),
 ]

@@ -87,11 +87,9 @@ FRAMES: dict[str, Frame] = {
             Prediction(
                 id="01-softmax-row",
                 anchor=r"^weights = au\.softmax\(scaled",
-                prompt="`chased` の行で、重みがいちばん大きくなるのは `dog` と `cat` のどちらでしょうか。"
-                       "スコアの表 (上) の `chased` の行を見て予想してから、下のセルを実行しましょう。",
-                compare='''row = pd.Series(weights[tokens.index("chased")], index=tokens)
-print(f"chased の行: 最大は {row.idxmax()} ({row.max():.3f})、dog {row['dog']:.3f} / cat {row['cat']:.3f}"
-      f" (差 {row['dog'] - row['cat']:+.3f})")''',
+                prompt="`chased` の行で、重みがいちばん大きくなるのは `dog` と `cat` のどちらでしょうか。何倍くらいの差でしょうか。"
+                       "スコアの表 (上) の `chased` の行を見て予想してから、下の 2 つのセルを実行しましょう (2 つ目のセルが答えを数えます)。",
+                compare="",  # the NBVAL_CHECK_OUTPUT cell after the table prints dog, cat and their ratio
             ),
         ],
         inserts=[
@@ -124,6 +122,22 @@ plt.show()""",
         ],
         prerequisites="01 (Q・K・V と softmax、マルチヘッドの形)。pandas の DataFrame の `.loc` が読めること。",
         minutes=40,
+        predictions=[
+            Prediction(
+                id="02-dog-vs-cat",
+                anchor=r"^to_dog = att\.pair\(\"chased\", \"dog\"\)",
+                prompt="全層・全ヘッドのうち、`chased → dog` の重みが `chased → cat` より大きいヘッドは半分より多いでしょうか、少ないでしょうか。"
+                       "主語 (`dog`) と目的語 (`cat`) のどちらがよく見られると思うか、予想してから実行しましょう (2 つ下のセルが割合を数えます)。",
+                compare="",
+            ),
+            Prediction(
+                id="02-special",
+                anchor=r"^cls_pos, sep_pos = att\.tokens\.index",
+                prompt="`[CLS]` と `[SEP]` のどちらが多くの重みを集めるでしょうか。それぞれ、一様 (1/n) より多いでしょうか。予想してから実行しましょう "
+                       "(次のセルが、一様を超えた層の数を数えます)。",
+                compare="",
+            ),
+        ],
     ),
     "03_layer_comparison.ipynb": Frame(
         points=[
@@ -209,7 +223,8 @@ def apply(nb, name: str, frame: Frame) -> None:
         prompt = nbformat.v4.new_markdown_cell(f"**予想してから実行しよう:** {p.prompt}", metadata={"frame": f"predict-{p.id}"})
         compare = nbformat.v4.new_code_cell(p.compare, metadata={"frame": f"compare-{p.id}"})
         prompt.id, compare.id = f"frame-predict-{p.id}"[:64], f"frame-compare-{p.id}"[:64]
-        nb.cells[idx + 1:idx + 1] = [compare]
+        if p.compare:  # empty: the anchor cell itself prints the comparison
+            nb.cells[idx + 1:idx + 1] = [compare]
         nb.cells[idx:idx] = [prompt]
     for ins in frame.inserts:
         pattern = re.compile(ins.anchor, re.M)

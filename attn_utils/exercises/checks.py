@@ -274,17 +274,22 @@ def check_stats_argmax(best: Any, *, stats: Any, column: str = "next") -> str:
     return f"第 {layer} 層ヘッド {head}: {column} = {col.max():.2f} (コーパス平均)。"
 
 
+def _pieces_of(pieces: Any, words: Any, word: str) -> int:
+    """How many tokens of ``pieces`` make up ``word`` of ``words`` (by character spans when known)."""
+    w_spans, t_spans = getattr(words, "spans", None), getattr(pieces, "spans", None)
+    if w_spans is not None and t_spans is not None:
+        start, end = w_spans[words.position(word)]
+        return sum(1 for sp in t_spans if sp is not None and start <= sp[0] and sp[1] <= end)
+    return len(pieces.tokens) - len(words.tokens) + 1  # hand-built objects: assume this is the only split word
+
+
 @exercise("練習 (サブワードの重みを足して単語にする)")
 def check_word_weight(weight: Any, *, pieces: Any, words: Any, layer: int, head: int, query: str, word: str) -> str:
     """The word-level weight ``query -> word``: the sum of ``query``'s weights on ``word``'s pieces."""
     want = float(words.frame(layer, head).loc[query, word])
     got = np.asarray(weight, dtype=float)
     check_shape(got, (), "答え (数 1 つ)")
-    span = words.spans[words.position(word)] if getattr(words, "spans", None) else None
-    if span is not None and getattr(pieces, "spans", None):  # the pieces whose first character is in the word
-        n_pieces = sum(1 for s in pieces.spans if s is not None and span[0] <= s[0] < span[1])
-    else:
-        n_pieces = len(pieces.tokens) - len(words.tokens) + 1
+    n_pieces = _pieces_of(pieces, words, word)
     if n_pieces > 1 and np.isclose(got * n_pieces, want, atol=1e-5):
         raise ExerciseError("サブワードの重みを平均していませんか? key 側は合計します (どのサブワードへの重みも、その単語への重み)。")
     check_close(got, want, atol=1e-5, name=f"{query} → {word} の重み")
