@@ -118,7 +118,8 @@ def mcnemar_exact(a: Sequence[bool], b: Sequence[bool]) -> tuple[int, int, float
         ``(a_only, b_only, p_value)``.
 
     Example:
-        >>> mcnemar_exact([1, 1, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0])   # 6 vs 0 discordant
+        >>> a_only, b_only, p = mcnemar_exact([1, 1, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0])
+        >>> a_only, b_only, round(p, 5)   # 6 vs 0 discordant: p = 2 / 2**6
         (6, 0, 0.03125)
     """
     a_arr, b_arr = np.asarray(a), np.asarray(b)
