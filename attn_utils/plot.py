@@ -435,6 +435,7 @@ def plot_tree(sentence: Any, predicted: Sequence[int] | None = None, *, ax: Any 
     n = len(words)
     fig, ax = _axes(ax, figsize or (max(6.0, 0.8 * n), 2.6 if predicted is None else 4.2))
     top = max([abs(h - 1 - i) for i, h in enumerate(heads) if h] + [1])
+    low = max([abs(int(p) - 1 - i) for i, p in enumerate(predicted) if 1 <= p <= n] + [1]) if predicted is not None else 0
     for i, w in enumerate(words):
         ax.text(i, 0, w, ha="center", va="center", fontsize=10)
     for i, (h, r) in enumerate(zip(heads, rels)):
@@ -447,9 +448,9 @@ def plot_tree(sentence: Any, predicted: Sequence[int] | None = None, *, ax: Any 
         for i, p in enumerate(predicted):
             if 1 <= p <= n:
                 _arc(ax, int(p) - 1, i, -1, "#2ca02c" if p == heads[i] else "#d62728", None, top)
-        ax.text(-0.6, -0.3 - 0.25 * top, label, ha="left", va="center", fontsize=8, color="0.3")
+        ax.text(-0.6, -0.3 - 0.25 * low, label, ha="left", va="center", fontsize=8, color="0.3")
     ax.set_xlim(-0.7, n - 0.3)
-    ax.set_ylim(-(0.45 + 0.25 * top) if predicted is not None else -0.3, 0.55 + 0.25 * top)
+    ax.set_ylim(-(0.45 + 0.25 * low) if predicted is not None else -0.3, 0.55 + 0.25 * top)
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=10)

@@ -98,12 +98,16 @@ def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> np.ndarray
     Returns:
         int array ``[..., N - 2]``: 1-based predictions.
     """
+    import torch
+
     w = words.transpose(-1, -2) if direction == "head->dep" else words
     w = w[..., 1:-1, 1:-1]  # no [CLS], no [SEP]
-    w = w.masked_fill(unowned[..., None, :], -1.0).masked_fill(~valid[..., None, :], -math.inf)
-    w = w.clone()
-    w.diagonal(dim1=-2, dim2=-1).fill_(-math.inf)  # never the word itself
-    return (w.argmax(-1) + 1).numpy()
+    n = w.shape[-1]
+    # one additive mask: -2 puts a word without tokens below every real weight (all in 0..1),
+    # -inf removes padding, a shorter sentence's [SEP] and the word itself
+    bias = torch.where(valid, torch.where(unowned, -2.0, 0.0), -math.inf).to(w.dtype)[..., None, :]
+    self_mask = torch.zeros(n, n, dtype=w.dtype).fill_diagonal_(-math.inf)
+    return ((w + bias + self_mask).argmax(-1) + 1).numpy()
 
 
 def _labels(relation: str) -> list[str]:
@@ -196,7 +200,7 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         count = merge.sum(1, keepdim=True)  # pieces per word
         mean = merge / torch.where(count > 0, count, torch.ones_like(count))
         # keys: sum over pieces; queries: mean over pieces -> [layer, batch, head, word, word]
-        words = torch.einsum("btq,lbhtk,bkv->lbhqv", mean, weights.double(), merge)
+        words = torch.einsum("btq,lbhtk,bkv->lbhqv", mean.float(), weights, merge.float())
         valid = torch.zeros(len(chunk), N - 2, dtype=torch.bool)
         for b, i in enumerate(chunk):
             valid[b, : len(sentences[i])] = True

