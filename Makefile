@@ -14,7 +14,7 @@ PIP_FROM   := $(if $(WHEELHOUSE),--no-index --find-links $(abspath $(WHEELHOUSE)
 # Where a CPU-only torch can be had (Linux): e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 
-.PHONY: setup run test unit nbval test-oldest test-colab bench lab scrub figures clean wheelhouse
+.PHONY: setup run test unit nbval test-oldest test-colab bench lab scrub figures clean wheelhouse fast mutate mutation-report
 
 setup: $(STAMP)
 
@@ -52,6 +52,26 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(PYTEST) tests
 
+## make fast: the unit tests without the browser tests and nbval (under 60 s on 2 cores)
+fast: $(STAMP)
+	$(PYTEST) tests -m "not browser"
+
+## make mutate: mutation testing (mutmut), one core module at a time; writes build/mutation.json.
+## Slow (tens of minutes), so not part of `make test` or .ci/run. See docs/mutation.md.
+MUTATE_MODULES  ?= extract analysis scratch plot html models probing stats syntax
+MUTATE_CHILDREN ?= 2
+mutate: $(STAMP)
+	@mkdir -p build
+	@for m in $(MUTATE_MODULES); do \
+		echo "== mutmut: attn_utils/$$m.py"; \
+		HF_HUB_OFFLINE=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/mutmut run "attn_utils.$$m.*" \
+			--max-children $(MUTATE_CHILDREN) > build/mutmut-$$m.log 2>&1 || { tail -20 build/mutmut-$$m.log; exit 1; }; \
+	done
+	$(BIN)/python tools/mutation_report.py --min-score 0.9
+
+mutation-report:
+	$(BIN)/python tools/mutation_report.py --survivors
+
 nbval: $(STAMP)
 	$(PYTEST) $(NOTEBOOKS) $(NBVAL)
 
@@ -59,14 +79,14 @@ nbval: $(STAMP)
 ## from constraints (tools/constraints.py): the floor of every bound in pyproject.toml,
 ## or a Colab-like set (constraints/colab.txt). pip's cache is reused; torch is the CPU build on disk.
 test-oldest test-colab: test-%: build/env-%/.installed
-	HF_HUB_OFFLINE=1 MPLBACKEND=Agg build/env-$*/bin/python -m pytest -q -rs -p no:cacheprovider tests $(NOTEBOOKS) $(NBVAL)
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg build/env-$*/bin/python -m pytest -q -rs --durations=10 -p no:cacheprovider tests $(NOTEBOOKS) $(NBVAL)
 
 build/env-%/.installed: constraints/%.txt pyproject.toml tools/constraints.py
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed (found %s); try: make PYTHON=python3.11" % sys.version.split()[0]'
 	rm -rf build/env-$*
 	$(PYTHON) -m venv build/env-$*
 	$(PYTHON) tools/constraints.py $* > build/env-$*/constraints.txt
-	build/env-$*/bin/python -m pip install --quiet -c build/env-$*/constraints.txt '.[ja,offline,dev]'
+	build/env-$*/bin/python -m pip install --quiet --no-compile -c build/env-$*/constraints.txt '.[ja,offline,dev]'
 	build/env-$*/bin/python tools/constraints.py --check $* build/env-$*/constraints.txt
 	build/env-$*/bin/python -m pip list --format=freeze > build/env-$*/installed.txt
 	@touch $@

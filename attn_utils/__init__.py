@@ -51,7 +51,7 @@ from .plot import (
 )
 from .scratch import recompute_attention, scaled_dot_product, softmax
 from .words import group_tokens, token_spans, word_spans
-from .stats import binomial_interval, intervals_overlap, split_half
+from .stats import binomial_interval, intervals_overlap, mcnemar_exact, split_half
 from .syntax import format_syntax_table, head_predictions, syntax_baseline, syntax_heads, syntax_table
 from .treebank import align_words, alignment_report, load_treebank
 from .widgets import attention_toy
@@ -88,6 +88,7 @@ __all__ = [
     "show_lines",
     "hub_reachable",
     "intervals_overlap",
+    "mcnemar_exact",
     "lines_html",
     "load_model",
     "load_probe_set",

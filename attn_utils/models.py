@@ -101,8 +101,8 @@ class LoadedModel:
             return "MiniLM-L6 (bundled)"
         if self.source == "untrained":
             return f"{self.name}: RANDOM weights (untrained control)"
-        if self.source == "stand-in":  # hand-built objects (tests, tiny models)
-            return f"{self.name}: RANDOM weights"
+        if self.source == "stand-in":  # hand-built random models (tests, tiny models from configs)
+            return f"{self.name}: offline stand-in, RANDOM weights"
         return Path(self.name).name if self.source == "local" else self.name
 
     @property
@@ -232,7 +232,7 @@ OFFLINE_FALLBACKS: dict[str, Callable[[str, str], LoadedModel]] = {
 
 def _untrained(name: str, source: str | Path | None = None) -> LoadedModel:
     model, tokenizer = untrained_parts(name, source)
-    note = f"{name} with RANDOM weights (seeded), as asked for with untrained=True"
+    note = f"{name} with RANDOM weights (seed {UNTRAINED_SEED}), as asked for with untrained=True"
     return LoadedModel(model, tokenizer, name=name, source="untrained", loaded="config",
                        note=note, meaningful=False)
 

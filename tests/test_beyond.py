@@ -125,5 +125,21 @@ def test_probe_holdout_selects_on_one_half_and_reports_on_the_other(minilm):
         assert (row["low"], row["high"]) == pytest.approx(au.binomial_interval(row["hits"], row["n"]))
         assert (row["baseline_low"], row["baseline_high"]) == pytest.approx(
             au.binomial_interval(row["baseline_hits"], row["n"]))
-        apart = row["low"] > row["baseline_high"] or row["baseline_low"] > row["high"]
-        assert (row["verdict"] != "undecided") == apart
+        # paired: the discordant report sentences, counted here from the two per-sentence results
+        head_right = np.array(_head_right(minilm, [examples[i] for i in report],
+                                            rel, row["layer"], row["head"]))
+        base_right = np.array([examples[i][head] - examples[i][dep] == row["offset"] for i in report])
+        assert row["head_only"] == int((head_right & ~base_right).sum())
+        assert row["baseline_only"] == int((base_right & ~head_right).sum())
+        assert row["hits"] - row["baseline_hits"] == row["head_only"] - row["baseline_only"]
+        assert row["p_value"] == pytest.approx(au.mcnemar_exact(head_right, base_right)[2])
+        significant = row["p_value"] < 0.05
+        assert (row["verdict"] != "undecided") == significant
+        if significant:
+            assert row["verdict"] == ("head above baseline" if row["head_only"] > row["baseline_only"]
+                                      else "baseline above head")
+
+
+def _head_right(lm, examples, rel, layer, head):
+    """Per sentence: does head (layer, head) score the relation correctly? (one sentence at a time)"""
+    return [bool(au.probe_heads(lm, [ex]).loc[(layer, head), rel] == 1.0) for ex in examples]

@@ -378,3 +378,19 @@ def test_weight_vs_norm_check(capsys, minilm, seed_att):
     passes(capsys, ex.check_weight_vs_norm, seed_att.labels[int(w.argmax())], seed_att.labels[int(n.argmax())], **kw)
     fails(ex.check_weight_vs_norm, "ノルムで 1 位の key", seed_att.labels[int(w.argmax())],
           seed_att.labels[int(n.argmin())], **kw)
+
+
+def test_treebank_offsets_check_reads_sentences_and_counts_subtypes(capsys):
+    class Sent:  # attribute access, as au.load_treebank's sentences
+        words, heads = SENTENCE["words"], SENTENCE["heads"]
+        relations = ["det", "nsubj:outer", "root", "det", "obj"]
+
+    sentences = [SENTENCE, Sent()]
+    offsets = range(-3, 3)
+    # det: "The"(1)->2 and "the"(4)->5 in both sentences: offset +1 is always right
+    right = {k: float(k == 1) for k in offsets}
+    kw = dict(sentences=sentences, relation="det", offsets=offsets)
+    passes(capsys, ex.check_treebank_offsets, right, **kw)
+    fails(ex.check_treebank_offsets, r"オフセット \+1 の正解率", {k: 0.0 for k in offsets}, **kw)
+    nsubj = {k: float(k == 1) for k in offsets}  # dog(2) -> chased(3); the subtype counts as nsubj
+    passes(capsys, ex.check_treebank_offsets, nsubj, sentences=sentences, relation="nsubj", offsets=offsets)

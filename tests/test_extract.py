@@ -161,3 +161,23 @@ def test_sdpa_model_does_what_the_installed_transformers_does(tokenizer):
     eager.load_state_dict(sdpa.state_dict())
     expected = au.extract(au.LoadedModel(eager, tokenizer, "eager", "stand-in", "config"), SEED_TEXT)
     np.testing.assert_allclose(au.extract(lm, SEED_TEXT).weights, expected.weights, atol=1e-6)
+
+
+def test_progress_default_is_silent_off_a_terminal_and_text_on_one(monkeypatch):
+    from tqdm.std import tqdm as text_tqdm
+
+    import importlib
+
+    ex = importlib.import_module("attn_utils.extract")
+
+    monkeypatch.setattr(ex, "_stderr_is_terminal", lambda: False)  # Jupyter, nbconvert, CI logs
+    assert isinstance(ex._batches(100, 10, None, "x"), range)
+    monkeypatch.setattr(ex, "_stderr_is_terminal", lambda: True)
+    bar = ex._batches(100, 10, None, "x")
+    assert type(bar) is text_tqdm  # plain text, never a widget, when chosen by default
+    bar.close()
+    assert isinstance(ex._batches(10, 10, None, "x"), range)  # one batch: no bar
+    assert isinstance(ex._batches(100, 10, False, "x"), range)
+    forced = ex._batches(100, 10, True, "x")
+    assert not isinstance(forced, range)
+    forced.close()

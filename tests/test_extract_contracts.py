@@ -3,11 +3,19 @@
 Written against mutants that survived the older tests (docs/mutation.md): each
 test asserts a documented property, not the text of one mutant.
 """
+import sys
+
 import numpy as np
 import pytest
 
 import attn_utils as au
-from attn_utils.extract import _word_groups
+from attn_utils.extract import SPECIAL_TOKENS
+from attn_utils.words import piece_groups
+
+
+def _word_groups(tokens, word_ids):
+    """How Attention.to_words groups pieces when it has no character spans."""
+    return piece_groups(tokens, word_ids, SPECIAL_TOKENS)
 from conftest import SEED_TEXT
 
 
@@ -141,14 +149,26 @@ def test_constructor_rejects_mismatched_shapes():
 
 # --- progress bars ------------------------------------------------------------------------------
 
-def test_progress_bar_only_when_asked_or_when_there_are_several_batches(minilm, capsys):
+def test_progress_bar_only_when_asked_or_in_a_terminal_with_several_batches(minilm, capsys, monkeypatch):
+    extract_module = sys.modules["attn_utils.extract"]  # au.extract is the function
+
     texts = [SEED_TEXT, "A second sentence.", "A third one."]
     au.extract(minilm, texts, batch_size=1, progress=False)
     assert "extract" not in capsys.readouterr().err
     au.extract(minilm, texts, batch_size=1, progress=True)
     err = capsys.readouterr().err
     assert "extract" in err and "3/3" in err and "batch" in err
-    au.extract(minilm, texts, batch_size=2)  # default: several batches -> a bar
+    monkeypatch.setattr(extract_module, "_stderr_is_terminal", lambda: True)
+    au.extract(minilm, texts, batch_size=2)  # default, in a terminal: several batches -> a bar
     assert "extract" in capsys.readouterr().err
     au.extract(minilm, texts, batch_size=8)  # default: one batch -> none
     assert "extract" not in capsys.readouterr().err
+    monkeypatch.setattr(extract_module, "_stderr_is_terminal", lambda: False)
+    au.extract(minilm, texts, batch_size=1)  # default, not a terminal (notebook, CI): none
+    assert "extract" not in capsys.readouterr().err
+
+
+def test_weights_are_stored_as_float32_from_any_array_like():
+    att = au.Attention(["a", "b"], [[[[0.25, 0.75], [1.0, 0.0]]]])  # nested lists, float64 values
+    assert isinstance(att.weights, np.ndarray) and att.weights.dtype == np.float32
+    assert att.weights.shape == (1, 1, 2, 2) and (att.num_layers, att.num_heads, len(att)) == (1, 1, 2)

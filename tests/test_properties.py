@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import attn_utils as au
-from attn_utils.extract import _join_pieces, _word_groups
+from attn_utils.extract import SPECIAL_TOKENS
+from attn_utils.words import join_pieces as _join_pieces
+from attn_utils.words import piece_groups
+
+
+def _word_groups(tokens, word_ids):
+    """How Attention.to_words groups pieces when it has no character spans."""
+    return piece_groups(tokens, word_ids, SPECIAL_TOKENS)
 from conftest import tiny
 
 VOCAB = ["the", "dog", "cat", "chased", "##s", "##ing", "un", "##believ", "[CLS]", "[SEP]", ".", ",", "?",

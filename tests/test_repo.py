@@ -69,3 +69,62 @@ def test_python_floor_agrees_with_the_makefile():
     floor = tuple(int(x) for x in re.fullmatch(r">=\s*(\d+)\.(\d+)", spec).groups())
     checks = set(re.findall(r"sys\.version_info >= \((\d+), (\d+)\)", (ROOT / "Makefile").read_text()))
     assert checks == {tuple(map(str, floor))}
+
+
+PROGRESS_TEXT = re.compile(r"\d+%\|.*\|\s*\d+/\d+")  # tqdm's text bar: " 40%|####      | 2/5"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_outputs_carry_no_progress_bars(nb_path):
+    nb = nbformat.read(nb_path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), f"c{i}: a progress widget"
+            text = out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
+            assert not PROGRESS_TEXT.search(text), f"c{i}: a text progress bar: {text[:80]!r}"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_never_write_into_docs(nb_path):
+    """README figures are redrawn by `make figures` (tools/figures.py), not as a side effect of a run."""
+    nb = nbformat.read(nb_path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert not re.search(r"docs[/\"']", cell.source), f"c{i} touches docs/: {cell.source[:80]!r}"
+
+
+def test_make_figures_is_the_way_to_redraw_docs_figures():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^figures:", makefile, re.MULTILINE) and "tools/figures.py" in makefile
+    readme = (ROOT / "README.md").read_text()
+    for image in re.findall(r"!\[[^\]]*\]\((docs/img/[^)]+)\)", readme):
+        assert Path(image).name in (ROOT / "tools" / "figures.py").read_text(), image
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_shown_figure_is_stored(nb_path):
+    """A cell that calls plt.show() keeps its image: a kernel run with MPLBACKEND=Agg stores none (readers see no figure)."""
+    nb = nbformat.read(nb_path, as_version=4)
+    missing = [i for i, cell in enumerate(nb.cells)
+               if cell.cell_type == "code" and "plt.show()" in cell.source and "NBVAL_SKIP" not in cell.source
+               and not any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))]
+    assert not missing, f"cells {missing} show a figure but stored none (re-run without MPLBACKEND=Agg)"
+
+
+def test_oldest_constraints_pin_every_pyproject_floor():
+    """make test-oldest installs exactly the lower bounds pyproject states, for every dependency and extra."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("constraints_tool", ROOT / "tools" / "constraints.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    lines = [line for line in tool.main("oldest").splitlines() if "==" in line.split("#")[0]]
+    pins = [tool._norm(line.split("==")[0]) for line in lines]
+    assert len(pins) == len(set(pins))  # one pin per package: the floor is not overridden further down
+    pinned = dict(line.split("#")[0].strip().split("==") for line in lines)
+    pinned = {tool._norm(k): v for k, v in pinned.items()}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    for req in reqs:
+        name, floor = re.match(r"([A-Za-z0-9._-]+)(?:\[[^\]]*\])?\s*>=\s*([^,;\s]+)", req).groups()
+        assert pinned[tool._norm(name)] == floor, req

@@ -67,3 +67,122 @@ def test_split_half_is_a_fixed_disjoint_cover():
     assert not np.array_equal(sel, np.arange(34))  # shuffled, not the first half of the file
     with pytest.raises(ValueError, match="at least 2"):
         au.split_half(1)
+
+
+def _log_fact(n):
+    return np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1, dtype=np.float64)))])
+
+
+def test_binomial_cdf_is_a_probability_at_its_edges_and_inside():
+    """P(X <= k) by the definition (math.comb), the certain and impossible cases exact."""
+    import math
+
+    from attn_utils.stats import _binom_cdf
+
+    for n in (1, 5, 12):
+        lf = _log_fact(n)
+        for k in range(-1, n + 2):
+            for p in (0.0, 0.2, 0.5, 0.9, 1.0):
+                exact = sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(0, min(k, n) + 1))
+                got = _binom_cdf(k, n, p, lf)
+                assert got == pytest.approx(exact, abs=1e-12), (k, n, p)
+                if k >= n or (p == 0.0 and k >= 0):
+                    assert got == 1.0  # certain: exactly 1
+                if k < 0 or (p == 1.0 and k < n):
+                    assert got == 0.0  # impossible: exactly 0
+    # summing in log space can round above 1; a probability never is
+    assert _binom_cdf(135, 157, 0.5, _log_fact(157)) <= 1.0
+
+
+def test_interval_ends_are_exact_at_zero_and_all_hits():
+    for n in (1, 7, 40):
+        assert au.binomial_interval(0, n)[0] == 0.0
+        assert au.binomial_interval(n, n)[1] == 1.0
+        low, high = au.binomial_interval(0, n)
+        assert 0.0 < high < 1.0
+    low, high = au.binomial_interval(3, 3)
+    assert 0.0 < low < 1.0
+
+
+def test_interval_messages_name_the_argument_and_the_valid_range():
+    with pytest.raises(TypeError, match=r"^k must be a whole number of trials, got 1\.5$"):
+        au.binomial_interval(1.5, 5)
+    with pytest.raises(TypeError, match=r"^n must be a whole number of trials, got 5\.0$"):
+        au.binomial_interval(1, 5.0)
+    with pytest.raises(ValueError, match=r"^n must be at least 1, got 0$"):
+        au.binomial_interval(0, 0)
+    with pytest.raises(ValueError, match=r"^k must be in 0\.\.n = 0\.\.5, got 6$"):
+        au.binomial_interval(6, 5)
+    for level in (0.0, 1.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="level must be strictly between 0 and 1"):
+            au.binomial_interval(1, 2, level=level)
+    assert au.binomial_interval(1, 2, level=np.float64(0.5))[0] > 0
+
+
+def test_touching_intervals_overlap():
+    assert au.intervals_overlap((0.1, 0.4), (0.4, 0.9))
+    assert au.intervals_overlap((0.4, 0.9), (0.1, 0.4))
+    assert au.intervals_overlap((0.2, 0.2), (0.2, 0.2))
+
+
+def test_split_half_takes_two_or_more_whole_items():
+    sel, rep = au.split_half(2)
+    assert sorted([*sel, *rep]) == [0, 1] and len(sel) == len(rep) == 1
+    sel, rep = au.split_half(np.int64(3))
+    assert len(sel) == 2 and len(rep) == 1
+    for bad in (2.5, True, "4", 0, -3):
+        with pytest.raises(ValueError, match="at least 2 items"):
+            au.split_half(bad)
+
+
+def _mcnemar_by_definition(a_only, b_only):
+    """Two-sided exact McNemar p by its definition: binomial test of the discordant pairs at 1/2
+    (McNemar 1947; statsmodels' mcnemar(exact=True)), summed with math.comb."""
+    n = a_only + b_only
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(a_only, b_only) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+@pytest.mark.parametrize("a_only,b_only,both,neither", [(6, 0, 3, 1), (0, 6, 0, 0), (4, 1, 20, 9), (3, 3, 10, 2),
+                                                         (0, 0, 5, 5), (10, 2, 0, 0), (1, 0, 30, 3)])
+def test_mcnemar_counts_only_discordant_items_and_has_the_exact_binomial_p(a_only, b_only, both, neither):
+    rng = np.random.default_rng(a_only * 100 + b_only)
+    a = [1] * a_only + [0] * b_only + [1] * both + [0] * neither
+    b = [0] * a_only + [1] * b_only + [1] * both + [0] * neither
+    order = rng.permutation(len(a))
+    a, b = np.array(a)[order].astype(bool), np.array(b)[order].astype(bool)
+    got_a, got_b, p = au.mcnemar_exact(a, b)
+    assert (got_a, got_b) == (a_only, b_only)
+    assert p == pytest.approx(_mcnemar_by_definition(a_only, b_only), abs=1e-12)
+    # symmetric in the two classifiers; concordant items change nothing
+    assert au.mcnemar_exact(b, a)[2] == pytest.approx(p, abs=1e-12)
+    assert au.mcnemar_exact(np.r_[a, True, False], np.r_[b, True, False])[2] == pytest.approx(p, abs=1e-12)
+
+
+def test_mcnemar_is_significant_where_overlapping_intervals_are_not():
+    """6 discordant items all one way: paired p = 2/64 < 0.05, although the 95% intervals of 30/34 and 24/34 overlap."""
+    a = np.array([True] * 30 + [False] * 4)
+    b = a.copy()
+    b[:6] = False
+    _, _, p = au.mcnemar_exact(a, b)
+    assert p == pytest.approx(2 / 64)
+    assert au.intervals_overlap(au.binomial_interval(30, 34), au.binomial_interval(24, 34))
+
+
+def test_mcnemar_matches_statsmodels_when_available():
+    sm = pytest.importorskip("statsmodels.stats.contingency_tables", reason="statsmodels is only an oracle here")
+    for a_only, b_only in [(6, 0), (4, 1), (3, 3), (10, 2), (7, 19)]:
+        table = [[5, a_only], [b_only, 2]]
+        ref = sm.mcnemar(table, exact=True).pvalue
+        a = np.array([1] * 5 + [1] * a_only + [0] * b_only + [0] * 2, bool)
+        b = np.array([1] * 5 + [0] * a_only + [1] * b_only + [0] * 2, bool)
+        assert au.mcnemar_exact(a, b)[2] == pytest.approx(ref, abs=1e-12)
+
+
+def test_mcnemar_rejects_unpaired_or_non_binary_input():
+    with pytest.raises(ValueError, match="same length"):
+        au.mcnemar_exact([True, False], [True])
+    with pytest.raises(ValueError, match="True/False"):
+        au.mcnemar_exact([0.5, 1], [1, 0])

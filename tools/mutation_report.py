@@ -1,10 +1,17 @@
 """Summarise mutmut's results per module: killed, survived, equivalent, score.
 
 Reads ``mutants/attn_utils/*.py.meta`` (written by ``mutmut run``) and the
-list of equivalent mutants in ``docs/mutation.md`` (table rows whose first
-cell is a mutant name in backquotes), writes ``build/mutation.json`` and
-prints a table. The score is killed / (all - equivalent - skipped): a mutant
-that no test runs ("no tests") counts against the score, like a survivor.
+list of equivalent mutants in ``docs/mutation.md``, writes
+``build/mutation.json`` and prints a table. The score is
+(killed + timeout) / (all - equivalent - not yet checked): a mutant that
+makes the tests hang past mutmut's generous limit is detected, as in
+Stryker's score; one that no test runs ("no tests") counts against it.
+
+An equivalent mutant is listed in docs/mutation.md as a table row
+``| `module.function` | `the mutated line` | why |`` (a ``|`` in the line written
+``\|``); it is matched by its
+function and the text of the mutated line (from ``mutmut show``), not by
+mutmut's number, so the list survives edits elsewhere in the module.
 
 Usage: python tools/mutation_report.py [--min-score 0.9] [--survivors]
 """
@@ -17,43 +24,63 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = ("extract", "analysis", "scratch", "plot", "html", "models", "probing")
+CORE = ("extract", "analysis", "scratch", "plot", "html", "models", "probing", "stats", "syntax")
 
 #: mutmut's exit codes (mutmut.stats.status_by_exit_code), folded into our columns.
-KILLED_CODES = {1, 3, 36, 37, -24, 24, 152, 255}  # failed test, error, timeout, type check
+KILLED_CODES = {1, 3, 37}  # failed test, pytest error, type check
+TIMEOUT_CODES = {36, -24, 24, 152, 255}
 SURVIVED_CODES = {0}
 NO_TESTS_CODES = {5, 33}
 SKIPPED_CODES = {34}
 
 
-def equivalent_mutants(doc: Path) -> dict[str, str]:
-    """Mutant name -> reason, from the table rows of ``doc`` that start with a mutant name."""
+def equivalent_mutants(doc: Path) -> dict[tuple[str, str], str]:
+    """(``module.function``, mutated line) -> reason, from the table rows of ``doc``."""
     if not doc.is_file():
         return {}
     found = {}
     for line in doc.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\|\s*`(attn_utils\.[\w.]+__mutmut_\d+)`\s*\|(.*)\|\s*$", line)
+        m = re.match(r"\|\s*`([\w.]+)`\s*\|\s*`(.+?)`\s*\|(.*)\|\s*$", line)
         if m:
-            found[m.group(1)] = m.group(2).split("|")[-1].strip()
+            found[(m.group(1), m.group(2).replace("\\|", "|").strip())] = m.group(3).strip()
     return found
 
 
-def summarise(mutants_dir: Path, equivalents: dict[str, str]) -> dict[str, dict]:
+def function_of(mutant: str) -> str:
+    """``attn_utils.extract.xǁAttentionǁtidy__mutmut_3`` -> ``extract.Attention.tidy``."""
+    module, _, rest = mutant.removeprefix("attn_utils.").partition(".")
+    name = rest.rsplit("__mutmut_", 1)[0]
+    name = name.removeprefix("xǁ").replace("ǁ", ".") if name.startswith("xǁ") else name.removeprefix("x_")
+    return f"{module}.{name}"
+
+
+def mutated_line(mutant: str, module: str) -> str:
+    """The added lines of the mutant's diff, stripped and joined with `` / ``."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    diff = get_diff_for_mutant(mutant, path=Path("attn_utils") / f"{module}.py")
+    added = [l[1:].strip() for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
+    return " / ".join(added)
+
+
+def summarise(mutants_dir: Path, equivalents: dict[tuple[str, str], str]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for module in CORE:
         meta = mutants_dir / "attn_utils" / f"{module}.py.meta"
         if not meta.is_file():
             continue
         codes = json.loads(meta.read_text())["exit_code_by_key"]
-        row = {"killed": 0, "survived": 0, "no_tests": 0, "equivalent": 0, "skipped": 0,
+        row = {"killed": 0, "timeout": 0, "survived": 0, "no_tests": 0, "equivalent": 0, "skipped": 0,
                "not_checked": 0, "other": 0, "survivors": []}
         for name, code in sorted(codes.items()):
-            if name in equivalents:
+            if code not in KILLED_CODES | TIMEOUT_CODES and code is not None and _is_equivalent(name, module, equivalents):
                 row["equivalent"] += 1
             elif code is None:
                 row["not_checked"] += 1
             elif code in KILLED_CODES:
                 row["killed"] += 1
+            elif code in TIMEOUT_CODES:
+                row["timeout"] += 1
             elif code in SURVIVED_CODES:
                 row["survived"] += 1
                 row["survivors"].append(name)
@@ -67,17 +94,24 @@ def summarise(mutants_dir: Path, equivalents: dict[str, str]) -> dict[str, dict]
                 row["survivors"].append(name)
         row["total"] = len(codes)
         counted = row["total"] - row["equivalent"] - row["skipped"] - row["not_checked"]
-        row["score"] = round(row["killed"] / counted, 4) if counted else None
+        row["score"] = round((row["killed"] + row["timeout"]) / counted, 4) if counted else None
         out[module] = row
     return out
 
 
+def _is_equivalent(name: str, module: str, equivalents: dict[tuple[str, str], str]) -> bool:
+    func = function_of(name)
+    if not any(f == func for f, _ in equivalents):
+        return False
+    return (func, mutated_line(name, module)) in equivalents
+
+
 def table(summary: dict[str, dict]) -> str:
-    head = "| module | mutants | killed | survived | no tests | equivalent | score |"
-    lines = [head, "|---|---:|---:|---:|---:|---:|---:|"]
+    head = "| module | mutants | killed | timeout | survived | no tests | equivalent | score |"
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for module, r in summary.items():
         score = "n/a" if r["score"] is None else f"{100 * r['score']:.1f}%"
-        lines.append(f"| `{module}` | {r['total']} | {r['killed']} | {r['survived']} | {r['no_tests']} "
+        lines.append(f"| `{module}` | {r['total']} | {r['killed']} | {r['timeout']} | {r['survived']} | {r['no_tests']} "
                      f"| {r['equivalent']} | {score} |")
     return "\n".join(lines)
 
@@ -91,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--survivors", action="store_true", help="list the surviving mutants too")
     args = parser.parse_args(argv)
 
+    import os
+
+    os.chdir(ROOT)  # mutmut reads its config and mutants/ relative to the project
     equivalents = equivalent_mutants(args.doc)
     summary = summarise(args.mutants, equivalents)
     if not summary:
@@ -103,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.survivors:
         for module, r in summary.items():
             for name in r["survivors"]:
-                print("survived:", name)
+                print(f"survived: {name}  ({function_of(name)}: {mutated_line(name, module)})")
     if args.min_score is not None:
         low = [m for m, r in summary.items() if r["score"] is not None and r["score"] < args.min_score]
         if low:
