@@ -10,7 +10,8 @@ definitions follow the authors' own code, ``Syntax_Analysis.ipynb`` and
   the released ``make_attn_word_level`` calls the default ``mode="first"``;
   we follow the paper);
 - ``attn_head_predictor``: zero the diagonal (attention to itself), drop the
-  [CLS] and [SEP] rows and columns, argmax over the remaining words;
+  [CLS] and [SEP] rows and columns, argmax over the remaining words (we set
+  the diagonal to -inf instead of 0: the same unless every other weight is 0);
   ``mode="normal"`` is "dep->head", ``mode="transpose"`` is "head->dep"
   (each word predicts the word that attends to it most);
 - ``offset_predictor``: the word at a fixed offset -3..+2 from the dependent,
@@ -256,11 +257,11 @@ def _offset_hits(sentences: Sequence[Sentence], scorable: Sequence[Sequence[bool
     """Per label, hits of each offset in :data:`OFFSETS`; and the number of words (only ``scorable`` ones)."""
     hits: dict[str, np.ndarray] = {}
     counts: dict[str, int] = {}
-    for k, sent in enumerate(sentences):
+    for s_idx, sent in enumerate(sentences):
         n = len(sent)
         src = poss_source(sent)
         for i, rel in enumerate(sent.relations):
-            if scorable is not None and not scorable[k][i]:
+            if scorable is not None and not scorable[s_idx][i]:
                 continue
             j = src[i]
             pred = np.array([max(0, min(j + k + 1, n)) for k in OFFSETS])  # Clark's offset_predictor
@@ -304,8 +305,8 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     """Clark et al.'s Table 1 with a held-out choice of head and offset.
 
     Choosing the best of ``2 x layers x heads`` heads on the same words one
-    reports on inflates the number (with 288 heads and ~50 words, some head
-    gets lucky). So the best head and the best offset are chosen on one half
+    reports on inflates the number (bert-base has 2 x 12 x 12 = 288 candidates;
+    on ~50 words some head gets lucky). So the best head and the best offset are chosen on one half
     of the sentences and their accuracy is reported on the other half, with an
     exact (Clopper-Pearson) interval. The halves are :func:`~attn_utils.stats.split_half`
     ``(len(sentences), seed=0)``: a fixed random split, the same on every machine.
@@ -314,8 +315,11 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
         scores: the output of ``syntax_heads(lm, sentences, split=True)``, or a
             loaded model (then that is run here; ``kwargs`` go to it).
         sentences: the same sentences.
-        min_count: leave out relations with fewer occurrences in ``sentences``
-            (the paper's 100; here over both halves together, so ~50 words per half).
+        min_count: leave out relations with fewer scored occurrences in
+            ``sentences``. The paper's 100 was on the PTB dev set; on these small
+            subsets we keep 100 over both halves together, so a relation near
+            the limit has ~50 words in the report half and a wide interval,
+            which the table shows rather than hides.
         level: the interval's confidence level.
 
     Returns:

@@ -314,3 +314,14 @@ def test_untrained_twin_keeps_shape_and_tokenizer_but_not_weights(minilm):
     assert a.shape == b.shape and not torch.allclose(a, b)
     again = dict(au.untrained_twin(minilm).model.named_parameters())["embeddings.word_embeddings.weight"]
     assert torch.equal(b, again)  # seeded: the same control every time
+
+
+def test_japanese_short_units_align_with_v3_pieces():
+    tok = au.load_tokenizer("tohoku-nlp/bert-base-japanese-v3")  # exact offline: MeCab (unidic-lite) + WordPiece
+    first = au.load_treebank("ja_gsd")[0]  # ただし、50周年ソングに変更後は、EDも歌つきのものが使われた。
+    ids = tok(first.text)["input_ids"]
+    owner = au.align_words(au.token_spans(tok, first.text, ids), first.spans)
+    assert owner[0] is None and owner[-1] is None  # [CLS], [SEP]
+    assert sorted({w for w in owner if w is not None}) == list(range(len(first)))  # every short unit owns a piece
+    report = au.alignment_report(tok, au.load_treebank("ja_gsd")[:100])
+    assert report["without_token_share"] < 0.01  # v3 cuts with the same dictionary family as UD's short units
