@@ -148,8 +148,31 @@ def test_saved_page_is_utf8_whatever_the_locale(tmp_path):
     package_parent = Path(au.__file__).resolve().parents[1]  # the attn_utils under test
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
            "PYTHONIOENCODING": "ascii", "PYTHONPATH": str(package_parent)}
+    here = au.save_html(au.Attention(["[CLS]", "犬", "が", "[SEP]"], np.full((1, 1, 4, 4), 0.25)), tmp_path / "here.html")
     out = tmp_path / "ja.html"
     subprocess.run([sys.executable, "-c", SAVE_SCRIPT, str(out)], env=env, cwd=package_parent, check=True,
                    capture_output=True)
     page = out.read_bytes().decode("utf-8")
     assert "<title>attention: [CLS] 犬 が [SEP]</title>" in page and '"犬"' in page
+    strip_id = lambda html: re.sub(r"au-lines-[0-9a-f]{12}", "ID", html)  # noqa: E731
+    assert strip_id(page) == strip_id(here.read_bytes().decode("utf-8"))  # the same page as in a UTF-8 locale
+
+
+def test_the_script_finds_every_field_it_reads(att):
+    """A renamed key would leave the page blank; the browser tests would see it, this sees it without one."""
+    from attn_utils import html as html_module
+
+    read = set(re.findall(r"\bD\.([A-Za-z_]\w*)", html_module._JS))
+    data = page_data(au.lines_html(att))
+    assert read and read <= set(data), sorted(read - set(data))
+    assert len(data["colors"]) >= att.num_heads and all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in data["colors"])
+    assert data["gap"] > 0 and data["left"] > 0
+
+
+def test_page_data_is_compact_text():
+    """Tokens stay readable (no \\u escapes) and the JSON has no padding: the page stays small."""
+    html = au.lines_html(au.Attention(["[CLS]", "犬", "が", "[SEP]"], np.full((2, 2, 4, 4), 0.25)))
+    assert '"犬"' in html and "\\u72ac" not in html
+    data = page_data(html)
+    compact = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    assert compact in html

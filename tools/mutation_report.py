@@ -55,11 +55,14 @@ def function_of(mutant: str) -> str:
 
 
 def mutated_line(mutant: str, module: str) -> str:
-    """The added lines of the mutant's diff, stripped and joined with `` / ``."""
+    """The added lines of the mutant's diff, stripped and joined with `` / `` (or ``(removed) ...``)."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
     diff = get_diff_for_mutant(mutant, path=Path("attn_utils") / f"{module}.py")
     added = [l[1:].strip() for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
+    if not added:  # the mutant only deletes: name what it deletes
+        removed = [l[1:].strip() for l in diff.splitlines() if l.startswith("-") and not l.startswith("---")]
+        return "(removed) " + " / ".join(removed)
     return " / ".join(added)
 
 
