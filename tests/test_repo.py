@@ -128,3 +128,19 @@ def test_oldest_constraints_pin_every_pyproject_floor():
     for req in reqs:
         name, floor = re.match(r"([A-Za-z0-9._-]+)(?:\[[^\]]*\])?\s*>=\s*([^,;\s]+)", req).groups()
         assert pinned[tool._norm(name)] == floor, req
+
+
+def test_every_package_and_data_file_is_in_the_wheel_config():
+    """A subpackage or data file missing from pyproject is absent from `pip install` (Colab), though tests run from the tree."""
+    import fnmatch
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "attn_utils").rglob("__init__.py")}
+    assert found <= listed, f"not packaged: {sorted(found - listed)}"
+    data_dir = ROOT / "attn_utils" / "data"
+    patterns = config["package-data"]["attn_utils.data"]
+    for path in data_dir.rglob("*"):
+        if path.is_file() and path.suffix != ".py" and "__pycache__" not in path.parts:
+            rel = path.relative_to(data_dir).as_posix()
+            assert any(fnmatch.fnmatch(rel, pat) for pat in patterns), f"data file not packaged: {rel}"
