@@ -6,6 +6,8 @@ are 0-based, as in code, and labelled as such.
 """
 from __future__ import annotations
 
+import html
+
 import functools
 import importlib.util
 import re
@@ -382,12 +384,17 @@ def plot_shapes(seq_len: int = 5, d_model: int = 8, heads: int = 2, *, figsize: 
 def style_table(frame: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
     """A DataFrame of weights coloured like the heatmaps, with a caption (e.g. ``att.caption``).
 
+    Token labels such as ``<s>`` and ``</s>`` (XLM-R / e5) are HTML-escaped in the
+    header and the row labels, so the browser shows them instead of reading tags.
+
     Returns:
         a pandas Styler (displays as an HTML table in notebooks).
     """
-    styler = frame.style.background_gradient(cmap=CMAP, axis=None, vmin=0.0).format(f"{{:.{digits}f}}")
+    styler = (frame.style.background_gradient(cmap=CMAP, axis=None, vmin=0.0)
+              .format(f"{{:.{digits}f}}")
+              .format_index(escape="html", axis=0).format_index(escape="html", axis=1))
     if caption:
-        styler = styler.set_caption(caption)
+        styler = styler.set_caption(html.escape(caption))
     if has_japanese([caption, *map(str, frame.index), *map(str, frame.columns)]):
         # the browser draws the table: name fonts with Japanese glyphs (IPAexGothic where installed)
         styler = styler.set_table_styles([{"selector": "", "props": [("font-family", JAPANESE_CSS_FONTS)]}],

@@ -1,9 +1,11 @@
 """The static figures' documented details: axes given or made, labels, colour scale, numbers, titles."""
+import re
 import sys
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 
 import attn_utils as au
@@ -173,6 +175,15 @@ def test_style_table_colours_rounds_and_captions():
     assert "background-color" in html
     plain = au.style_table(att.frame(0, 0)).to_html()
     assert "<caption>" not in plain and f"{att.weights[0, 0, 0, 0]:.2f}" in plain
+
+
+def test_style_table_shows_angle_bracket_tokens_as_text():
+    frame = pd.DataFrame([[0.5, 0.5], [0.25, 0.75]], index=["<s>", "犬"], columns=["<s>", "</s>"])
+    html = au.style_table(frame, caption="e5 <s> & </s>").to_html()
+    assert "&lt;s&gt;" in html and "&lt;/s&gt;" in html          # labels read as text
+    assert ">&lt;s&gt;</th>" in html                              # the header cell, not a strike-through tag
+    assert not re.search(r"<th[^>]*><s></th>", html) and "></s></th>" not in html
+    assert "e5 &lt;s&gt; &amp; &lt;/s&gt;" in html
 
 
 def test_japanese_font_is_named_or_the_pip_command_given(monkeypatch):

@@ -499,7 +499,7 @@ print(f"cat を隠すと chased の表現が {change:.1%} 動いた")''',
 
 
 # ----------------------------------------------------------------------------------------------
-# Notebook 04: Japanese (anchors follow the rebuilt notebook; `ja` is its Japanese model)
+# Notebook 04: Japanese (anchors follow the rebuilt notebook; `lm` is its Japanese model, `TEXT` its sentence)
 # ----------------------------------------------------------------------------------------------
 NB04 = [
     Exercise(
@@ -529,57 +529,58 @@ for w in split_words:
         anchor=r"^## 3\.",
         where="before",
         title="「を」はどこを見る? 予想してから確かめる",
-        task="""「犬が猫を追う」の単語単位の attention で、**最終層** (ヘッドの平均) の「を」が最も重みを置く単語はどれでしょうか。
-自分自身と [CLS]・[SEP] は除きます。まず `my_guess` に予想を書き、それから計算して `answer` に入れましょう。""",
-        placeholder='''words_ja = au.extract(ja, "犬が猫を追う").to_words()
+        task="""「今日、犬が猫を追う」(`TEXT`) の単語単位の attention で、**最終層** (ヘッドの平均) の「を」が最も重みを置く単語はどれでしょうか。
+自分自身と特殊トークン ([CLS]・[SEP]、e5 では `<s>`・`</s>`) は除きます。まず `my_guess` に予想を書き、それから計算して `answer` に入れましょう。""",
+        placeholder='''words_ja = au.extract(lm, TEXT).to_words()
 my_guess = "猫"   # 予想 (書き換えてよい)
 answer = None     # ここに: 最終層 (ヘッド平均) で「を」が最も見る単語''',
         check='ex.check_particle_target(my_guess, answer, words=words_ja, particle="を", layer=-1)',
-        solution='''words_ja = au.extract(ja, "犬が猫を追う").to_words()
+        solution='''words_ja = au.extract(lm, TEXT).to_words()
 my_guess = "猫"
 row = pd.Series(words_ja.weights[-1, :, words_ja.position("を")].mean(axis=0), index=words_ja.labels)
 answer = row.drop(["を", "[CLS]", "[SEP]", "<s>", "</s>"], errors="ignore").idxmax()
 print(f"予想: {my_guess} / 実際: {answer} ({row[answer]:.2f}) → " + ("当たり" if my_guess == answer else "はずれ"))''',
         explanation="""日本語の格助詞は直前の名詞に付いて、その名詞の役割 (「を」なら目的語) を示します。
 「を」が前の名詞「猫」を見るなら隣 (位置) を、動詞「追う」を見るなら係る先を見ている、と読むことができます。ただし 1 文の 1 層だけで決めず、他の層も見てみましょう。""",
-        needs=["ja"],
+        needs=["lm", "TEXT"],
     ),
     Exercise(
         id="04-word-order",
         anchor=r"^## 4\.",
         where="before",
         title="語順を入れ替えても、「追う」は同じ名詞を見る?",
-        task="""「犬が猫を追う」と「猫を犬が追う」の 2 文で、**単語単位**の「追う → 犬」の重みが「追う → 猫」より大きいヘッドの割合 (全層・全ヘッドのうち) を求め、
-文をキーにした辞書 `shares` に入れましょう (`att.pair(query, key)` は `[layer, head]` の表です)。""",
-        placeholder='''order_atts = {t: au.extract(ja, t).to_words() for t in ["犬が猫を追う", "猫を犬が追う"]}
+        task="""「今日、犬が猫を追う」と「今日、猫を犬が追う」の 2 文で、**単語単位**の「追う → 犬」の重みが「追う → 猫」より大きいヘッドの割合 (全層・全ヘッドのうち) を求め、
+辞書 `shares` (`{文: 割合}`) に入れましょう (`att.pair(query, key)` は `[layer, head]` の表です)。
+2 文とも「犬」が主語 (が) ですが、動詞に近い名詞は 1 文目では「猫」、2 文目では「犬」です。
+
+**予想してから実行しよう:** ヘッドが役割に沿うなら割合は 2 文で近く、位置に沿うなら大きく変わるはずです。どちらになると思いますか?""",
+        placeholder='''order_atts = {t: au.extract(lm, t).to_words() for t in ["今日、犬が猫を追う", "今日、猫を犬が追う"]}
 shares = None   # ここに: {文: 追う→犬 > 追う→猫 のヘッドの割合}''',
         check='ex.check_order_shares(shares, atts=order_atts, query="追う", a="犬", b="猫")',
-        solution='''order_atts = {t: au.extract(ja, t).to_words() for t in ["犬が猫を追う", "猫を犬が追う"]}
+        solution='''order_atts = {t: au.extract(lm, t).to_words() for t in ["今日、犬が猫を追う", "今日、猫を犬が追う"]}
 shares = {t: float((a.pair("追う", "犬") > a.pair("追う", "猫")).to_numpy().mean()) for t, a in order_atts.items()}
 for t, share in shares.items():
     print(f"{t}: 追う→犬 のほうが大きいヘッド {share:.0%}")''',
-        explanation="""2 文で割合がほぼ同じなら、ヘッドは語順 (距離) ではなく助詞が示す役割に沿っている、と読めます。大きく入れ替わるなら距離に沿っています。
-この単純な比較では決めきれないことも多く、ノートブックの本文では複数の文と前もって決めたしきい値で判定しています。""",
-        needs=["ja"],
+        explanation="""2 文で割合がほぼ同じなら、ヘッドは位置ではなく、助詞が示す役割 (か、名詞そのもの) に沿っている、と読めます。大きく入れ替わるなら位置に沿っています。
+ただし 2 つの名詞への重みはどちらも小さいことが多く (2 節)、「大きいほう」は小さな差で決まります。本文の 3 節では 4 文と前もって決めたしきい値で判定しています。""",
+        needs=["lm"],
     ),
     Exercise(
         id="04-untrained",
         anchor=r"^## まとめ",
         where="before",
         title="学習で何が変わる? 乱数の重みと比べる",
-        task="""同じ形で重みが乱数のモデル (`au.load_model(..., untrained=True)`) と、学習済みのモデル `ja` で、
+        task="""5 節の、同じ形で重みが乱数のモデル `random_lm` と、学習済みのモデル `lm` で、
 文 `text` の attention の**行のエントロピーの平均**を $\\ln n$ で割った値 (1 = 一様、0 = 1 点に集中) を計算し、`trained`, `untrained` に入れましょう (全層・全ヘッド・全行の平均)。
 
 **予想してから実行しよう:** 学習すると attention は鋭くなる? 平らになる?""",
-        placeholder='''random_ja = au.load_model("tohoku-nlp/bert-base-japanese-v3", untrained=True)
-text = "昨日、犬が公園で猫を追いかけた。"
-att_trained, att_untrained = au.extract(ja, text), au.extract(random_ja, text)
+        placeholder='''text = "昨日、犬が公園で猫を追いかけた。"
+att_trained, att_untrained = au.extract(lm, text), au.extract(random_lm, text)
 trained = None     # ここに: 学習済み (÷ ln n)
 untrained = None   # ここに: 乱数の重み (÷ ln n)''',
         check="ex.check_entropy_pair(trained, untrained, att_trained=att_trained, att_untrained=att_untrained)",
-        solution='''random_ja = au.load_model("tohoku-nlp/bert-base-japanese-v3", untrained=True)
-text = "昨日、犬が公園で猫を追いかけた。"
-att_trained, att_untrained = au.extract(ja, text), au.extract(random_ja, text)
+        solution='''text = "昨日、犬が公園で猫を追いかけた。"
+att_trained, att_untrained = au.extract(lm, text), au.extract(random_lm, text)
 
 
 def normalised_entropy(att):
@@ -590,9 +591,9 @@ def normalised_entropy(att):
 
 trained, untrained = normalised_entropy(att_trained), normalised_entropy(att_untrained)
 print(f"学習済み {trained:.2f} / 乱数 {untrained:.2f} (1 = 一様)")''',
-        explanation="""乱数の重みでは query と key がほとんど相関しないので、どの行もほぼ一様 (1 に近い) になります。
+        explanation="""乱数の重みは小さいので query と key の内積がほぼ 0 になり、どの行もほぼ一様 (1 に近い) になります (5 節の表の「一様な attention」の行と同じ理由)。
 学習によって、特定のトークンを選んで見るヘッドが生まれます。その差が上の 2 つの数字です。""",
-        needs=["ja"],
+        needs=["lm", "random_lm"],
     ),
 ]
 

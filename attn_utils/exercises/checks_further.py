@@ -40,7 +40,7 @@ def check_particle_target(prediction: Any, answer: Any, *, words: Any, particle:
     scores = dict(zip(words.labels, row))
     check_argmax(answer, scores, name=f"「{particle}」がいちばん見る単語")
     verdict = "予想どおり" if prediction == answer else f"予想 ({prediction}) とは違いました"
-    return f"第 {layer} 層 (ヘッド平均) で「{particle}」→「{answer}」({scores[answer]:.2f})。{verdict}。"
+    return (f"第 {layer % words.num_layers} 層 (0 から数えて; ヘッド平均) で「{particle}」→「{answer}」({scores[answer]:.2f})。{verdict}。")
 
 
 @exercise("練習 (語順を入れ替える)")
