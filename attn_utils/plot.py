@@ -244,6 +244,10 @@ def plot_lines(att: Attention, layer: int = -1, head: int = 0, query: str | int 
     figsize = figsize or (4.8, 0.32 * len(att) + 1.2)
     fig, ax = _axes(ax, figsize)
     _draw_lines(ax, att, layer, head, q, color, fontsize=10)
+    n = len(att)
+    ax.set_ylim(-0.7, n + 0.2)  # room for the column headers (figure texts, so ax.texts stays the tokens)
+    for x, ha, name in ((-0.04, "right", "query"), (1.04, "left", "key")):
+        fig.text(x, n - 0.35, name, transform=ax.transData, ha=ha, va="bottom", fontsize=9, color="0.4", style="italic")
     who = f", query {att.labels[q]!r}" if q is not None else ""
     ax.set_title(f"layer {layer}, head {head}{who}" + (f"\n{att.caption}" if att.caption else ""), fontsize=10)
     return fig

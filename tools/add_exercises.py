@@ -321,10 +321,11 @@ NB03 = [
 
 
 mine = my_entropy(att.weights)
-print(f"最も広く見るヘッド: {np.unravel_index(mine.argmax(), mine.shape)}, "
-      f"最も一点を見るヘッド: {np.unravel_index(mine.argmin(), mine.shape)} (層, ヘッド)")''',
+broadest = tuple(int(i) for i in np.unravel_index(mine.argmax(), mine.shape))
+sharpest = tuple(int(i) for i in np.unravel_index(mine.argmin(), mine.shape))
+print(f"最も広く見るヘッド: 第 {broadest[0]} 層ヘッド {broadest[1]}、最も一点を見るヘッド: 第 {sharpest[0]} 層ヘッド {sharpest[1]}")''',
         explanation="""エントロピーは「何個のトークンに均等に散らばっているか」の対数と考えると直観的です: $k$ 個に均等なら $\\ln k$。
-上の 2 つのヘッドのヒートマップを `au.plot_heatmap(att, 層, ヘッド)` で描いて、広いヘッドと鋭いヘッドの違いを見てみましょう。""",
+上の 2 つのヘッドのヒートマップを `au.plot_heatmap(att, *broadest)`、`au.plot_heatmap(att, *sharpest)` で描いて、広いヘッドと鋭いヘッドの違いを見てみましょう。""",
         needs=["att"],
     ),
     Exercise(
