@@ -82,15 +82,21 @@ def test_offline_cache_lookup_never_touches_the_network(monkeypatch, tmp_path):
     import transformers
 
     calls = []
-    for cls in (transformers.AutoModel, transformers.AutoTokenizer):
-        def refuse(*args, _name=cls.__name__, **kwargs):
-            calls.append((_name, kwargs))
-            raise OSError("not cached (test)")
 
-        monkeypatch.setattr(cls, "from_pretrained", refuse)
+    def tokenizer_from(*args, **kwargs):
+        calls.append(("AutoTokenizer", kwargs))
+        return object()  # found: the model is looked up next
+
+    def model_from(*args, **kwargs):
+        calls.append(("AutoModel", kwargs))
+        raise OSError("not cached (test)")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", tokenizer_from)
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", model_from)
     with pytest.raises(au.ModelNotAvailableError, match="not in the local Hugging Face cache"):
         au.load_model("org/not-cached", offline=True)
-    assert calls and all(kw.get("local_files_only") is True for _, kw in calls)
+    assert [name for name, _ in calls] == ["AutoTokenizer", "AutoModel"]
+    assert all(kw.get("local_files_only") is True for _, kw in calls)
 
 
 def test_default_name_is_bert_base_uncased(monkeypatch):
