@@ -18,6 +18,13 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Floors that cannot be installed here, with the version tested in their place and why. Nothing
+#: else may differ from pyproject's bound (tests/test_repo.py checks this list is all there is).
+STAND_INS = {
+    # transformers 5 itself requires torch >= 2.6, the floor we state so that Colab keeps its own torch;
+    # the only torch this machine can install without a multi-GB CUDA download is the 2.13.0 CPU build.
+    "torch": "2.13.0",
+}
 REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*?)\s*(?:;.*)?$")
 
 
@@ -70,7 +77,7 @@ def main(which: str) -> str:
             raise SystemExit(f"constraints/oldest.txt pins {clash}, which pyproject.toml already bounds: "
                              "change the bound in pyproject.toml instead")
         lines.append("# the lower bounds of pyproject.toml")
-        lines += [f"{name}=={version}" for name, version in lows.items()]
+        lines += [f"{name}=={STAND_INS.get(name, version)}" for name, version in lows.items()]
     lines.append(f"# constraints/{which}.txt")
     lines.append(extra.read_text(encoding="utf-8"))
     return "\n".join(lines)
