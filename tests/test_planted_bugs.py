@@ -318,6 +318,10 @@ def hf_home(tmp_path, monkeypatch, tokenizer):
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))  # read at import time
+    import transformers.utils.hub as tf_hub  # transformers 4.x passes its own import-time TRANSFORMERS_CACHE
+
+    if hasattr(tf_hub, "TRANSFORMERS_CACHE"):
+        monkeypatch.setattr(tf_hub, "TRANSFORMERS_CACHE", str(tmp_path / "hub"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return lm
 
