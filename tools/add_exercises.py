@@ -671,7 +671,7 @@ pd.Series(amod_offsets, name=f"amod ({total} 語)").rename_axis("k").round(3)'''
         anchor=r"^## 3\. Table 1",
         where="before",
         title="日本語の助詞 (case) の最良のオフセット",
-        task="""**予想してから実行しよう:** 日本語の格助詞 (「が」「を」「に」…、UD の関係 `case`) は、どの単語に係るでしょうか。最良のオフセット $k$ を予想してから、
+        task="""**予想してから実行しよう:** 日本語の助詞 (UD の関係 `case`: 格助詞「が」「を」「に」「の」、係助詞「は」「も」など) は、どの単語に係るでしょうか。最良のオフセット $k$ を予想してから、
 日本語のツリーバンク `treebanks["ja"]` で $k = -3, \\dots, 2$ の正解率を計算し、辞書 `case_offsets` にしましょう。""",
         placeholder='''offsets = range(-3, 3)
 case_offsets = None   # ここに: {k: 正解率}''',
@@ -688,7 +688,8 @@ case_offsets = {k: hits[k] / total for k in offsets}
 best_k = max(case_offsets, key=case_offsets.get)
 print(f"case ({total} 語): 最良のオフセット {best_k:+d} ({case_offsets[best_k]:.0%})")''',
         explanation="""UD では助詞は**前の名詞**に係る (名詞が主辞) ので、$k = -1$ がよく当たります。だから日本語の `case` では位置の基準がとても強く、
-ヘッドがそれを上回るのは難しくなります。一方、主語や目的語から動詞への関係 (`nsubj`, `obj`) は距離が長く、位置の基準は弱くなります。""",
+ヘッドがそれを上回るのは難しくなります。主語 (`nsubj`) から述語への係りは遠いことが多く、位置の基準は弱くなります。
+一方、目的語 (`obj`) は「名詞 を 述語」の形が多いので $k = +2$ がよく当たります (このノートブックの 5 節で数えています)。""",
         needs=["treebanks"],
     ),
 ]
