@@ -24,7 +24,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHING = ROOT / "docs" / "teaching.md"
-HEADER_TIME = re.compile(r"(全セルの実行[^0-9\n]*?)(\d+)(\s*秒)")
+HEADER_TIME = re.compile(r"(全セルの実行[^0-9\n—]*?)(\d+|—)(\s*秒)")
 
 
 def run_seconds(path: Path) -> int:
@@ -44,7 +44,7 @@ def run_seconds(path: Path) -> int:
 def update_teaching(times: dict[str, int]) -> None:
     text = TEACHING.read_text()
     for nb, sec in times.items():
-        text = re.sub(rf"^(\|\s*\[?{nb}[^|]*\|\s*)\d+(\s*\|)", rf"\g<1>{sec}\g<2>", text, flags=re.M)
+        text = re.sub(rf"^(\|\s*\[?{nb}[^|]*\|\s*)(?:\d+|—)(\s*\|)", rf"\g<1>{sec}\g<2>", text, flags=re.M)
     TEACHING.write_text(text)
 
 
