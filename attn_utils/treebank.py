@@ -207,8 +207,14 @@ def _token_spans(lm: Any, texts: list[str]) -> list[list[tuple[int, int] | None]
     """Character span of every token (``None`` for special tokens), as :func:`attn_utils.words.token_spans`."""
     tok = getattr(lm, "tokenizer", lm)  # a loaded model, or a bare tokenizer (au.load_tokenizer)
     max_len = _max_tokens(lm) if hasattr(lm, "tokenizer") else min(int(getattr(tok, "model_max_length", 512)), 512)
-    all_ids = tok(list(texts), truncation=True, max_length=max_len)["input_ids"]
-    return [token_spans(tok, text, ids) for text, ids in zip(texts, all_ids)]
+    if not getattr(tok, "is_fast", False):
+        all_ids = tok(list(texts), truncation=True, max_length=max_len)["input_ids"]
+        return [token_spans(tok, text, ids) for text, ids in zip(texts, all_ids)]
+    # fast tokenizers: one batched call gives ids and offsets (not one more call per text)
+    enc = tok(list(texts), truncation=True, max_length=max_len, return_offsets_mapping=True,
+              return_special_tokens_mask=True)
+    return [token_spans(tok, text, ids, (ids, offsets, mask)) for text, ids, offsets, mask in
+            zip(texts, enc["input_ids"], enc["offset_mapping"], enc["special_tokens_mask"])]
 
 
 def alignment_report(lm: Any, sentences: Sequence[Sentence]) -> pd.Series:

@@ -52,7 +52,8 @@ def is_japanese(text: str) -> bool:
 
 
 # --- token spans -----------------------------------------------------------------
-def token_spans(tokenizer: Any, text: str, input_ids: Sequence[int]) -> list[Span | None]:
+def token_spans(tokenizer: Any, text: str, input_ids: Sequence[int],
+                encoding: tuple[Any, Any, Any] | None = None) -> list[Span | None]:
     """Each token's character span in the original ``text``.
 
     Args:
@@ -60,6 +61,9 @@ def token_spans(tokenizer: Any, text: str, input_ids: Sequence[int]) -> list[Spa
         text: the original text.
         input_ids: the token ids (length ``n``), special tokens included,
             possibly truncated.
+        encoding: optional ``(ids, offset_mapping, special_tokens_mask)`` of the
+            fast tokenizer's own untruncated encoding of ``text``, when the
+            caller already has it from a batched call.
 
     Returns:
         ``n`` spans ``(start, end)``; ``None`` for special tokens; an empty
@@ -67,7 +71,9 @@ def token_spans(tokenizer: Any, text: str, input_ids: Sequence[int]) -> list[Spa
     """
     ids = [int(i) for i in input_ids]
     special = set(getattr(tokenizer, "all_special_ids", []))
-    if getattr(tokenizer, "is_fast", False):
+    if encoding is not None:  # (full ids, offsets, special mask) from a batched call of the same tokenizer
+        spans = spans_from_offsets(ids, *encoding)
+    elif getattr(tokenizer, "is_fast", False):
         spans = _fast_spans(tokenizer, text, ids)
     else:
         spans = _slow_spans(tokenizer, text, ids, special)
@@ -87,7 +93,14 @@ def _trim(text: str, span: Span) -> Span:
 
 def _fast_spans(tokenizer: Any, text: str, ids: list[int]) -> list[Span | None]:
     enc = tokenizer(text, return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=True)
-    full, offsets, mask = enc["input_ids"], enc["offset_mapping"], enc["special_tokens_mask"]
+    return spans_from_offsets(ids, enc["input_ids"], enc["offset_mapping"], enc["special_tokens_mask"])
+
+
+def spans_from_offsets(ids: Sequence[int], full: Sequence[int], offsets: Sequence[Any],
+                       mask: Sequence[int]) -> list[Span | None]:
+    """Raw spans of ``ids`` from a fast tokenizer's own encoding of the text (``full`` ids, offsets,
+    special-tokens mask); :func:`token_spans` then trims them. Lets a caller that already
+    encoded many texts in one batched call skip encoding each text again."""
     out: list[Span | None] = []
     for i, tid in enumerate(ids):  # [UNK] is a special id, but covers text: only the mask decides
         if i >= len(full) or full[i] != tid or mask[i]:
