@@ -171,6 +171,14 @@ def check_top_key(answer: Any, *, att: Any, query: str, layer: int = -1, head: i
     return f"{query} → {answer} ({row[answer]:.2f})。"
 
 
+def _expect_top(values: np.ndarray, layer: int, head: int, message: Callable[[int, int], str]) -> None:
+    """Fail with ``message(best_layer, best_head)`` unless ``values[layer, head]`` is the largest of ``[layer, head]``."""
+    __tracebackhide__ = True
+    if values[layer, head] < values.max() - 1e-9:
+        l2, h2 = map(int, np.unravel_index(values.argmax(), values.shape))
+        raise ExerciseError(message(l2, h2))
+
+
 @exercise("練習 (直前のトークンを見るヘッドを探す)")
 def check_previous_token_head(prev_share: Any, best: Any, *, att: Any) -> str:
     """``prev_share[layer, head]`` and the head where it is largest."""
@@ -182,10 +190,8 @@ def check_previous_token_head(prev_share: Any, best: Any, *, att: Any) -> str:
     check_close(prev_share, want, atol=1e-6, name="prev_share")
     layer, head = as_layer_head(best, "best")
     top = want.max()
-    if want[layer, head] < top - 1e-9:
-        l2, h2 = map(int, np.unravel_index(want.argmax(), want.shape))
-        raise ExerciseError(f"第 {layer} 層ヘッド {head} の割合は {want[layer, head]:.0%} ですが、"
-                            f"もっと高いヘッドがあります (たとえば第 {l2} 層ヘッド {h2}: {top:.0%})。")
+    _expect_top(want, layer, head, lambda l2, h2: f"第 {layer} 層ヘッド {head} の割合は {want[layer, head]:.0%} ですが、"
+                f"もっと高いヘッドがあります (たとえば第 {l2} 層ヘッド {h2}: {top:.0%})。")
     return f"第 {layer} 層ヘッド {head}: {len(att) - 1} 行中 {top:.0%} が直前のトークンを最も見ています。"
 
 
@@ -196,10 +202,8 @@ def check_strongest_pair_head(best: Any, *, att: Any, query: str, key: str) -> s
     layer, head = as_layer_head(best, "best")
     values = table.to_numpy()
     top = values.max()
-    if values[layer, head] < top - 1e-9:
-        l2, h2 = map(int, np.unravel_index(values.argmax(), values.shape))
-        raise ExerciseError(f"第 {layer} 層ヘッド {head} の {query} → {key} は {values[layer, head]:.2f} ですが、"
-                            f"最大は第 {l2} 層ヘッド {h2} の {top:.2f} です。att.pair と au.strongest_head を使いましょう。")
+    _expect_top(values, layer, head, lambda l2, h2: f"第 {layer} 層ヘッド {head} の {query} → {key} は {values[layer, head]:.2f} ですが、"
+                f"最大は第 {l2} 層ヘッド {h2} の {top:.2f} です。att.pair と au.strongest_head を使いましょう。")
     return f"{query} → {key} が最大のヘッド: 第 {layer} 層ヘッド {head} ({top:.2f})。"
 
 
@@ -208,10 +212,8 @@ def check_cls_head_figure(best: Any, fig: Any, *, att: Any, token: str = "[CLS]"
     """The head whose rows put the most weight (mean over queries) on ``token``, and its heatmap."""
     share = att.weights[..., att.position(token)].mean(-1)  # [layer, head]
     layer, head = as_layer_head(best, "best")
-    if share[layer, head] < share.max() - 1e-9:
-        l2, h2 = map(int, np.unravel_index(share.argmax(), share.shape))
-        raise ExerciseError(f"第 {layer} 層ヘッド {head} の {token} への重みは平均 {share[layer, head]:.2f} ですが、"
-                            f"最大は第 {l2} 層ヘッド {h2} の {share.max():.2f} です。")
+    _expect_top(share, layer, head, lambda l2, h2: f"第 {layer} 層ヘッド {head} の {token} への重みは平均 {share[layer, head]:.2f} ですが、"
+                f"最大は第 {l2} 層ヘッド {h2} の {share.max():.2f} です。")
     images = [im for ax in getattr(fig, "axes", []) for im in ax.get_images()]
     if not images:
         raise ExerciseError("fig に図 (ヒートマップ) が見つかりません。fig = au.plot_heatmap(...) の戻り値を入れましょう。")
