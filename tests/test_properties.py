@@ -24,6 +24,9 @@ from conftest import tiny
 
 VOCAB = ["the", "dog", "cat", "chased", "##s", "##ing", "un", "##believ", "[CLS]", "[SEP]", ".", ",", "?",
          "犬", "が", "猫", "を", "追う", "。", "「", "」", "##た", "the_1", "x_2", "Ġ,", "▁.", "Ġdog"]
+# Attention weights are float32: a row sums to 1 only within ~1e-7, so the renormalised diagonal of
+# rollout can sit a few 1e-8 under residual ** (l+1) (hypothesis found 0.499999995 for 0.5).
+FLOAT32_ROWS = 1e-6
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 MODEL = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -88,10 +91,10 @@ def test_rollout_rows_sum_to_one_and_diagonal_at_least_residual_power(att, resid
     np.testing.assert_allclose(steps.sum(-1), 1.0, atol=1e-9)
     assert (steps >= -1e-12).all()
     for layer in range(att.num_layers):  # R_l = A'_l ... A'_0: the diagonal keeps residual ** (l+1)
-        assert (np.diag(steps[layer]) >= residual ** (layer + 1) - 1e-9).all()
+        assert (np.diag(steps[layer]) >= residual ** (layer + 1) - FLOAT32_ROWS).all()
     np.testing.assert_allclose(au.rollout(att, residual=residual), steps[-1])
     r = au.rollout(att)
-    assert (np.diag(r) >= 0.5 ** att.num_layers - 1e-9).all()
+    assert (np.diag(r) >= 0.5 ** att.num_layers - FLOAT32_ROWS).all()
 
 
 @FAST
