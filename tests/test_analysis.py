@@ -191,27 +191,25 @@ import resource, sys
 import attn_utils as au
 lm = au.load_model("all-MiniLM-L6-v2")
 corpus = au.load_corpus()
-n = int(sys.argv[1])
-au.head_stats(lm, (corpus * (n // len(corpus) + 1))[:n], batch_size=32, progress=False)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+for n in map(int, sys.argv[1:]):  # peak RSS after each run; it never goes down, so a leak shows as growth
+    au.head_stats(lm, (corpus * (n // len(corpus) + 1))[:n], batch_size=32, progress=False)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
 @pytest.mark.slow
 def test_head_stats_memory_is_flat_in_the_number_of_texts():
-    """Peak memory for 2,000 sentences stays within 10% of that for 500 (keeping every
-    Attention would add ~100 MB here)."""
+    """Peak memory after 1,600 sentences stays within 7% of that after 400, in one fresh process.
+
+    Measured here: about +3% as written, +11% (≈ 60 MB) when every batch's weights are kept."""
     import os
     import subprocess
     import sys
 
-    def peak_kb(n):
-        out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(n)], capture_output=True, text=True,
-                             env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=True)
-        return int(out.stdout.split()[-1])
-
-    small, large = peak_kb(500), peak_kb(2000)
-    assert large <= 1.10 * small, (small, large)
+    out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, "400", "1600"], capture_output=True, text=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=True)
+    small, large = map(int, out.stdout.split()[-2:])
+    assert large <= 1.07 * small, (small, large)
 
 
 def test_strongest_head():

@@ -7,7 +7,9 @@ import multiprocessing
 import os
 import shutil
 import warnings
+from pathlib import Path
 
+import e5_tiny
 import numpy as np
 import pytest
 import torch
@@ -135,21 +137,66 @@ def test_e5_tokenizer_alone_needs_no_weights():
     assert tok.convert_ids_to_tokens(tok("The dog")["input_ids"]) == ["<s>", "\u2581The", "\u2581dog", "</s>"]
 
 
-# --- the cache ----------------------------------------------------------------------
+# --- the file reader and the cache, on a tiny synthetic E5S1 file (milliseconds, not seconds) -----------
+@pytest.fixture(scope="module")
+def tiny_bin(tmp_path_factory):
+    """A tiny E5S1 file and what each tensor must read back as."""
+    path = tmp_path_factory.mktemp("tiny") / "tiny-q4.bin"
+    return path, e5_tiny.write_tiny_e5s1(path)
+
+
+def test_reader_round_trips_header_tokenizer_and_every_tensor(tiny_bin):
+    path, expected = tiny_bin
+    f = e5.read_e5s1(path)
+    assert f.header == {**e5_tiny.HEADER, "eps": pytest.approx(e5_tiny.HEADER["eps"])}
+    assert f.pieces == e5_tiny.PIECES and f.special == e5_tiny.SPECIAL and f.norm == e5_tiny.NORM
+    np.testing.assert_array_equal(f.scores, -np.arange(len(e5_tiny.PIECES), dtype=np.float32) / 2)
+    arrays = e5.dequantize_file(f)
+    names = e5._names(e5_tiny.HEADER["layers"])
+    assert set(arrays) == set(names.values())
+    for short, value in expected.items():
+        assert arrays[names[short]].dtype == np.float32
+        np.testing.assert_array_equal(arrays[names[short]], value, err_msg=short)
+
+
+def test_reader_refuses_a_file_that_is_not_e5s1(tmp_path):
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"GGUF" + bytes(60))
+    with pytest.raises(ValueError, match="not an E5S1 file"):
+        e5.read_e5s1(bad)
+
+
+def test_tiny_model_and_tokenizer_apply_the_files_normalisation_and_specials(tiny_bin, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTN_UTILS_CACHE", str(tmp_path))
+    model, tok, info = e5.load_e5(path=tiny_bin[0])
+    assert info["cache"] == "written"
+    ids = tok("犬が猫を追う\u3000\uff21")["input_ids"]  # ideographic space and full-width A, mapped by the file
+    assert tok.convert_ids_to_tokens(ids) == ["<s>", "\u2581犬", "が", "猫", "を", "追う", "\u2581A", "</s>"]
+    cfg = model.config
+    assert (cfg.num_hidden_layers, cfg.num_attention_heads, cfg.hidden_size, cfg.vocab_size) == (1, 2, 32, 16)
+    with torch.inference_mode():
+        att = model(torch.tensor([ids]), output_attentions=True).attentions
+    assert len(att) == 1 and att[0].shape == (1, 2, len(ids), len(ids))
+    np.testing.assert_allclose(att[0].sum(-1).numpy(), 1.0, atol=1e-6)
+    assert e5.load_tokenizer_only(tiny_bin[0]).convert_ids_to_tokens(ids) == tok.convert_ids_to_tokens(ids)
+
+
 def _cache_files(folder):
     return sorted(p.name for p in folder.iterdir())
 
 
 @pytest.fixture(scope="module")
-def warm(tmp_path_factory):
-    """A cache folder holding one sound cache (built once) and the arrays it holds."""
+def warm(tiny_bin, tmp_path_factory):
+    """A cache folder holding one sound cache of the tiny file (built once) and the arrays it holds."""
     folder = tmp_path_factory.mktemp("warm")
     mp = pytest.MonkeyPatch()
     mp.setenv("ATTN_UTILS_CACHE", str(folder))
-    arrays, info, _ = e5.load_cached()
+    arrays, info, _ = e5.load_cached(tiny_bin[0])
     mp.undo()
     assert info["cache"] == "written"
-    return folder, {k: v.copy() for k, v in arrays.items()}
+    assert _cache_files(folder) == sorted([Path(info["cache_file"]).name,
+                                           Path(info["cache_file"]).with_suffix(".tokenizer.json").name])
+    return folder, {k: v.copy() for k, v in arrays.items()}, tiny_bin[0]
 
 
 def _copy(warm, dest):
@@ -160,25 +207,38 @@ def _copy(warm, dest):
 def test_second_load_reads_the_cache(warm, tmp_path, monkeypatch):
     folder = _copy(warm, tmp_path / "c")
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(folder))
-    arrays, info, _ = e5.load_cached()
-    assert info["cache"] == "hit"
+    arrays, info, tok = e5.load_cached(warm[2])
+    assert info["cache"] == "hit" and info["header"] == e5.read_e5s1(warm[2]).header
+    assert set(arrays) == set(warm[1])
     for key, value in warm[1].items():
         np.testing.assert_array_equal(arrays[key], value)
+    assert tok("犬")["input_ids"] == [0, 5, 2]
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip_a_byte", "garbage_header", "tokenizer_flip"])
+def test_cache_files_are_readable_by_the_safetensors_library(warm):
+    from safetensors.numpy import load_file
+
+    loaded = load_file(str(next(warm[0].glob("*.safetensors"))))
+    assert set(loaded) == set(warm[1])
+    for key, value in warm[1].items():
+        np.testing.assert_array_equal(loaded[key], value)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip_a_byte", "garbage_header", "tokenizer_flip", "other_version"])
 def test_damaged_cache_is_rebuilt_with_one_warning(warm, tmp_path, monkeypatch, damage):
     folder = _copy(warm, tmp_path / "c")
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(folder))
     weights = next(folder.glob("*.safetensors"))
     data = bytearray(weights.read_bytes())
     if damage == "truncate":  # a kernel killed mid-write, a full disk
-        weights.write_bytes(data[: len(data) // 2])
+        weights.write_bytes(data[: len(data) - 100])
     elif damage == "flip_a_byte":
-        data[-1000] ^= 0xFF
+        data[-100] ^= 0xFF
         weights.write_bytes(data)
     elif damage == "garbage_header":
         weights.write_bytes(b"\x07" * 64)
+    elif damage == "other_version":
+        weights.write_bytes(data.replace(e5.CACHE_FORMAT.encode(), e5.CACHE_FORMAT[:-1].encode() + b"0"))
     else:
         tok = next(folder.glob("*.tokenizer.json"))
         raw = bytearray(tok.read_bytes())
@@ -186,13 +246,14 @@ def test_damaged_cache_is_rebuilt_with_one_warning(warm, tmp_path, monkeypatch, 
         tok.write_bytes(raw)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        arrays, info, _ = e5.load_cached()
+        arrays, info, _ = e5.load_cached(warm[2])
     ours = [w for w in caught if issubclass(w.category, e5.E5CacheWarning)]
     assert len(ours) == 1 and info["cache"] == "rebuilt"
+    assert str(folder) in str(ours[0].message) and "rebuilt" in str(ours[0].message)
     for key, value in warm[1].items():
         np.testing.assert_array_equal(arrays[key], value)
-    assert e5.load_cached()[1]["cache"] == "hit"  # and the rebuilt files are sound
-    assert not list(folder.glob("*.tmp"))
+    assert e5.load_cached(warm[2])[1]["cache"] == "hit"  # and the rebuilt files are sound
+    assert _cache_files(folder) == _cache_files(warm[0])  # no temporary file left behind
 
 
 def test_unwritable_cache_folder_dequantizes_in_memory(warm, tmp_path, monkeypatch):
@@ -201,41 +262,41 @@ def test_unwritable_cache_folder_dequantizes_in_memory(warm, tmp_path, monkeypat
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(blocker / "attn_utils"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning needed: nothing is wrong with the model
-        arrays, info, tok = e5.load_cached()
-    assert info["cache"].startswith("in memory")
-    np.testing.assert_array_equal(arrays["encoder.layer.0.attention.self.query.weight"],
-                                  warm[1]["encoder.layer.0.attention.self.query.weight"])
-    assert tok("犬")["input_ids"][0] == 0
+        arrays, info, tok = e5.load_cached(warm[2])
+    assert info["cache"].startswith("in memory (cache folder not writable")
+    for key, value in warm[1].items():
+        np.testing.assert_array_equal(arrays[key], value)
+    assert tok("犬")["input_ids"] == [0, 5, 2]
 
 
 @pytest.mark.skipif(os.name == "nt" or (hasattr(os, "geteuid") and os.geteuid() == 0),
                     reason="root ignores folder permissions")
-def test_read_only_cache_folder_dequantizes_in_memory(tmp_path, monkeypatch):
+def test_read_only_cache_folder_dequantizes_in_memory(warm, tmp_path, monkeypatch):
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o500)
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(folder))
     try:
-        _, info, _ = e5.load_cached()
+        _, info, _ = e5.load_cached(warm[2])
     finally:
         folder.chmod(0o700)
     assert info["cache"].startswith("in memory") and not list(folder.iterdir())
 
 
-def _load_in_child(folder, queue):
+def _load_in_child(folder, path, queue):
     os.environ["ATTN_UTILS_CACHE"] = folder
     os.environ["OMP_NUM_THREADS"] = "1"
     from attn_utils import e5 as child_e5
 
-    arrays, info, _ = child_e5.load_cached()
+    arrays, info, _ = child_e5.load_cached(path)
     queue.put((info["cache"], float(sum(float(v.sum(dtype=np.float64)) for v in arrays.values()))))
 
 
-def test_two_processes_loading_at_once_leave_a_sound_cache(warm, tmp_path):
+def test_two_processes_loading_at_once_leave_a_sound_cache(warm, tmp_path, monkeypatch):
     folder = tmp_path / "shared"
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_load_in_child, args=(str(folder), queue)) for _ in range(2)]
+    procs = [ctx.Process(target=_load_in_child, args=(str(folder), str(warm[2]), queue)) for _ in range(2)]
     for p in procs:
         p.start()
     results = [queue.get(timeout=600) for _ in procs]
@@ -244,14 +305,6 @@ def test_two_processes_loading_at_once_leave_a_sound_cache(warm, tmp_path):
         assert p.exitcode == 0
     expected = float(sum(float(v.sum(dtype=np.float64)) for v in warm[1].values()))
     assert all(total == expected for _, total in results), results
-    assert not list(folder.glob("*.tmp"))
-    old = os.environ.get("ATTN_UTILS_CACHE")
-    os.environ["ATTN_UTILS_CACHE"] = str(folder)
-    try:
-        arrays, info, _ = e5.load_cached()
-    finally:
-        if old is None:
-            del os.environ["ATTN_UTILS_CACHE"]
-        else:
-            os.environ["ATTN_UTILS_CACHE"] = old
-    assert info["cache"] == "hit"
+    assert _cache_files(folder) == _cache_files(warm[0])  # no temporary file left behind
+    monkeypatch.setenv("ATTN_UTILS_CACHE", str(folder))
+    assert e5.load_cached(warm[2])[1]["cache"] == "hit"
