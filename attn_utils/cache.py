@@ -1,0 +1,120 @@
+"""A cache of float32 arrays on disk: safetensors layout, written atomically, checked on every read.
+
+Used by :mod:`attn_utils.e5` for the dequantized weights. One file per
+source, keyed by the source's sha256 (the caller picks the name). The
+metadata holds ``format``, ``source_sha256`` and a CRC-32 of the data; a read
+raises ``ValueError`` when the file is truncated, corrupt or made from another
+source, so the caller can rebuild it. Files are written to a temporary file in
+the same folder and renamed, so a reader never sees a partial file, even with
+two writers at once.
+
+This module imports nothing from the rest of the package.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+CACHE_FORMAT = "attn_utils-e5-fp32-1"
+
+
+def cache_dir() -> Path:
+    """``$ATTN_UTILS_CACHE``, else ``$XDG_CACHE_HOME/attn_utils``, else ``~/.cache/attn_utils``."""
+    if os.environ.get("ATTN_UTILS_CACHE"):
+        return Path(os.environ["ATTN_UTILS_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
+    return Path(base) / "attn_utils"
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 4 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def crc(arrays: dict[str, np.ndarray]) -> int:
+    """CRC-32 over the arrays' bytes, in key order."""
+    crc = 0
+    for key in sorted(arrays):
+        crc = zlib.crc32(memoryview(np.ascontiguousarray(arrays[key])).cast("B"), crc)
+    return crc
+
+
+def write_arrays(path: Path, arrays: dict[str, np.ndarray], source_sha: str, extra: dict) -> None:
+    """A safetensors file (readable by the ``safetensors`` library), written to a temp file and renamed."""
+    keys, offset, entries = sorted(arrays), 0, {}
+    for key in keys:
+        size = arrays[key].nbytes
+        entries[key] = {"dtype": "F32", "shape": list(arrays[key].shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    entries["__metadata__"] = {"format": CACHE_FORMAT, "source_sha256": source_sha, "crc32": str(crc(arrays)),
+                               **extra}
+    head = json.dumps(entries).encode()
+    head += b" " * (-len(head) % 8)
+    chunks = [struct.pack("<Q", len(head)) + head]
+    chunks += [memoryview(np.ascontiguousarray(arrays[key], dtype="<f4")).cast("B") for key in keys]
+    atomic_write(path, chunks)
+
+
+def read_meta(path: Path) -> dict:
+    """Only the metadata of a cache file (cheap)."""
+    with open(path, "rb") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        if n > 10**8:
+            raise ValueError("header size is implausible")
+        return json.loads(fh.read(n)).get("__metadata__", {})
+
+
+def read_arrays(path: Path, source_sha: str) -> tuple[dict[str, np.ndarray], dict]:
+    """The cached arrays and metadata; raises ValueError when the file is truncated, corrupt or for another .bin."""
+    with open(path, "rb") as fh:
+        head_bytes = fh.read(8)
+        if len(head_bytes) < 8:
+            raise ValueError("shorter than its header")
+        (n,) = struct.unpack("<Q", head_bytes)
+        if n > 10**8:
+            raise ValueError("header size is implausible")
+        try:
+            header = json.loads(fh.read(n))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ValueError("header is not valid JSON") from None
+        meta = header.pop("__metadata__", {})
+        if meta.get("format") != CACHE_FORMAT or meta.get("source_sha256") != source_sha:
+            raise ValueError("made from another file or by another version")
+        end = max(v["data_offsets"][1] for v in header.values())
+        if os.fstat(fh.fileno()).st_size != 8 + n + end:
+            raise ValueError(f"size is {os.fstat(fh.fileno()).st_size} bytes, expected {8 + n + end} (truncated?)")
+        data = np.fromfile(fh, dtype=np.uint8, count=end)
+    arrays = {k: data[v["data_offsets"][0] : v["data_offsets"][1]].view("<f4").reshape(v["shape"])
+              for k, v in header.items()}
+    if str(crc(arrays)) != meta.get("crc32"):
+        raise ValueError("checksum (CRC-32) does not match: the data is corrupt")
+    return arrays, meta
+
+
+def atomic_write(path: Path, chunks: list) -> None:
+    """Write to a temporary file in the same folder, then rename: readers never see a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)  # atomic on POSIX and Windows
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
