@@ -58,7 +58,8 @@ fast: $(STAMP)
 
 ## make mutate: mutation testing (mutmut), one core module at a time; writes build/mutation.json.
 ## Slow (tens of minutes), so not part of `make test` or .ci/run. See docs/mutation.md.
-MUTATE_MODULES  ?= extract analysis scratch plot html models probing stats syntax
+MUTATE_MODULES  ?= extract analysis scratch plot html models probing stats syntax words e5 cache treebank offline \
+                   errors widgets exercises.core exercises.checks exercises.checks_further
 MUTATE_CHILDREN ?= 2
 mutate: $(STAMP)
 	@mkdir -p build

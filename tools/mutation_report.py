@@ -24,7 +24,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = ("extract", "analysis", "scratch", "plot", "html", "models", "probing", "stats", "syntax")
+CORE = ("extract", "analysis", "scratch", "plot", "html", "models", "probing", "stats", "syntax",
+        "words", "e5", "cache", "treebank", "offline", "errors", "widgets",
+        "exercises.core", "exercises.checks", "exercises.checks_further")
 
 #: mutmut's exit codes (mutmut.stats.status_by_exit_code), folded into our columns.
 KILLED_CODES = {1, 3, 37}  # failed test, pytest error, type check
@@ -48,8 +50,9 @@ def equivalent_mutants(doc: Path) -> dict[tuple[str, str], str]:
 
 def function_of(mutant: str) -> str:
     """``attn_utils.extract.xǁAttentionǁtidy__mutmut_3`` -> ``extract.Attention.tidy``."""
-    module, _, rest = mutant.removeprefix("attn_utils.").partition(".")
-    name = rest.rsplit("__mutmut_", 1)[0]
+    dotted = mutant.removeprefix("attn_utils.")
+    module = max((m for m in CORE if dotted.startswith(m + ".")), key=len, default=dotted.partition(".")[0])
+    name = dotted[len(module) + 1 :].rsplit("__mutmut_", 1)[0]
     name = name.removeprefix("xǁ").replace("ǁ", ".") if name.startswith("xǁ") else name.removeprefix("x_")
     return f"{module}.{name}"
 
@@ -58,7 +61,7 @@ def mutated_line(mutant: str, module: str) -> str:
     """The added lines of the mutant's diff, stripped and joined with `` / `` (or ``(removed) ...``)."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
-    diff = get_diff_for_mutant(mutant, path=Path("attn_utils") / f"{module}.py")
+    diff = get_diff_for_mutant(mutant, path=Path("attn_utils", *module.split(".")).with_suffix(".py"))
     added = [l[1:].strip() for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
     if not added:  # the mutant only deletes: name what it deletes
         removed = [l[1:].strip() for l in diff.splitlines() if l.startswith("-") and not l.startswith("---")]
@@ -69,7 +72,7 @@ def mutated_line(mutant: str, module: str) -> str:
 def summarise(mutants_dir: Path, equivalents: dict[tuple[str, str], str]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for module in CORE:
-        meta = mutants_dir / "attn_utils" / f"{module}.py.meta"
+        meta = mutants_dir / "attn_utils" / (module.replace(".", "/") + ".py.meta")
         if not meta.is_file():
             continue
         codes = json.loads(meta.read_text())["exit_code_by_key"]
