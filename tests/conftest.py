@@ -63,3 +63,13 @@ def tiny(kind: str, tokenizer) -> LoadedModel:
 @pytest.fixture(scope="session", params=["bert", "roberta", "distilbert"])
 def tiny_model(request, tokenizer):
     return tiny(request.param, tokenizer)
+
+
+@pytest.fixture(autouse=True)
+def _restore_matplotlib_settings():
+    """Every test starts from the same rcParams: a test that calls use_japanese_font() (which sets the font
+    globally, as a user asks it to) must not change what a later test sees, whatever order they run in."""
+    import matplotlib
+
+    with matplotlib.rc_context():
+        yield
