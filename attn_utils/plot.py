@@ -417,7 +417,7 @@ def use_japanese_font() -> str:
         ImportError: with the pip command to run, when ``matplotlib-fontja`` is missing.
     """
     try:
-        import matplotlib_fontja  # noqa: F401  (registers IPAexGothic and sets it as default)
+        import matplotlib_fontja
     except ImportError:
         raise ImportError(
             "Japanese labels need the font package matplotlib-fontja: "
@@ -425,6 +425,8 @@ def use_japanese_font() -> str:
         ) from None
     import matplotlib
 
+    # its import sets the font only the first time; japanize() sets it on every call (after rcdefaults() too)
+    matplotlib_fontja.japanize()
     return matplotlib.rcParams["font.family"][0]
 
 

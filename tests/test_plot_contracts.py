@@ -190,6 +190,9 @@ def test_japanese_font_is_named_or_the_pip_command_given(monkeypatch):
     with matplotlib.rc_context():  # use_japanese_font changes rcParams globally: keep other tests' defaults
         name = au.use_japanese_font()
         assert name == matplotlib.rcParams["font.family"][0] and "Gothic" in name
+    with matplotlib.rc_context():  # a second call, after the settings were reset, sets the font again
+        matplotlib.rcdefaults()
+        assert au.use_japanese_font() == name == matplotlib.rcParams["font.family"][0]
     monkeypatch.setitem(sys.modules, "matplotlib_fontja", None)  # import fails
     with pytest.raises(ImportError, match="pip install matplotlib-fontja"):
         au.use_japanese_font()
