@@ -56,18 +56,17 @@ unit: $(STAMP)
 fast: $(STAMP)
 	$(PYTEST) tests -m "not browser"
 
-## make mutate: mutation testing (mutmut), one core module at a time; writes build/mutation.json.
-## Slow (tens of minutes), so not part of `make test` or .ci/run. See docs/mutation.md.
+## make mutate: mutation testing (mutmut) of the core modules; writes build/mutation.json.
+## Slow (an hour or more on 2 cores), so not part of `make test` or .ci/run. See docs/mutation.md.
+## One mutmut run for all modules: it orders every mutant by its tests' cost, cheapest first, and
+## keeps earlier results (re-run one with: .venv/bin/mutmut run NAME).
 MUTATE_MODULES  ?= extract analysis scratch plot html models probing stats syntax words e5 cache treebank offline \
                    errors widgets exercises.core exercises.checks exercises.checks_further
 MUTATE_CHILDREN ?= 2
 mutate: $(STAMP)
 	@mkdir -p build
-	@for m in $(MUTATE_MODULES); do \
-		echo "== mutmut: attn_utils/$$m.py"; \
-		HF_HUB_OFFLINE=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/mutmut run "attn_utils.$$m.*" \
-			--max-children $(MUTATE_CHILDREN) > build/mutmut-$$m.log 2>&1 || { tail -20 build/mutmut-$$m.log; exit 1; }; \
-	done
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(BIN)/mutmut run $(foreach m,$(MUTATE_MODULES),"attn_utils.$(m).*") \
+		--max-children $(MUTATE_CHILDREN) > build/mutmut.log 2>&1 || { tail -20 build/mutmut.log; exit 1; }
 	$(BIN)/python tools/mutation_report.py --min-score 0.9
 
 mutation-report:
