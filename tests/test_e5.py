@@ -36,7 +36,9 @@ EN = [
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    path = tmp_path_factory.mktemp("e5cache")
+    """A fresh cache folder, or ``$ATTN_UTILS_TEST_CACHE`` (``make mutate`` sets it, so that each of its
+    thousands of runs reads the dequantized weights instead of dequantizing them again)."""
+    path = os.environ.get("ATTN_UTILS_TEST_CACHE") or tmp_path_factory.mktemp("e5cache")
     mp = pytest.MonkeyPatch()
     mp.setenv("ATTN_UTILS_CACHE", str(path))
     yield path
