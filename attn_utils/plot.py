@@ -419,10 +419,7 @@ def use_japanese_font() -> str:
     try:
         import matplotlib_fontja
     except ImportError:
-        raise ImportError(
-            "Japanese labels need the font package matplotlib-fontja: "
-            "pip install matplotlib-fontja   (or: pip install 'attn-utils[ja]')"
-        ) from None
+        raise ImportError(_FONT_HINT) from None
     import matplotlib
 
     # its import sets the font only the first time; japanize() sets it on every call (after rcdefaults() too)

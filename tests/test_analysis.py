@@ -216,3 +216,5 @@ def test_strongest_head():
     table = pd.DataFrame([[0.1, 0.2], [0.9, 0.3]], index=pd.RangeIndex(2, name="layer"),
                          columns=pd.RangeIndex(2, name="head"))
     assert au.strongest_head(table) == (1, 0, pytest.approx(0.9))
+    mixed = pd.DataFrame([[0.1, None], [0.2, 0.7]], dtype=object)  # Python values, one missing: skipped
+    assert au.strongest_head(mixed) == (1, 1, pytest.approx(0.7))

@@ -69,6 +69,8 @@ def test_positional_heads_threshold_is_strict_and_ties_look_back():
     stats = pd.DataFrame({"prev": [0.5, 0.6, 0.1, 0.7], "next": [0.1, 0.6, 0.8, 0.2]}, index=index)
     rows = au.positional_heads(stats)
     assert list(rows.index) == [(0, 1), (1, 0), (1, 1)]  # exactly 0.5 is not "more than half"
+    on_next = stats.assign(prev=0.0, next=[0.5, 0.1, 0.1, 0.1])
+    assert len(au.positional_heads(on_next)) == 0  # nor on the next token
     assert list(rows["looks_at"]) == ["previous", "next", "previous"]
     assert list(rows.columns) == ["prev", "next", "looks_at"]
     assert list(au.positional_heads(stats, threshold=0.65).index) == [(1, 0), (1, 1)]

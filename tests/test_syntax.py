@@ -80,6 +80,14 @@ def test_argmax_ignores_attention_to_self_cls_and_sep():
     assert 0 not in pred  # never root
 
 
+def test_default_direction_is_dep_to_head_and_tensors_from_a_model_are_accepted():
+    m = hand_map(3, {1: {1: 0.5, 0: 0.2, 4: 0.2, 3: 0.07, 2: 0.03},
+                     2: {0: 0.9, 1: 0.1}, 3: {4: 0.6, 3: 0.3, 2: 0.1}})
+    assert au.head_predictions(m).tolist() == au.head_predictions(m, "dep->head").tolist() == [[[3, 1, 2]]]
+    grad = torch.tensor(m, requires_grad=True)  # as it comes out of a model run without inference_mode
+    assert au.head_predictions(grad).tolist() == [[[3, 1, 2]]]
+
+
 def test_head_to_dep_reads_the_transposed_map():
     # word 2 attends to words 1 and 3 (its dependents); words 1 and 3 attend only to [SEP]
     m = hand_map(3, {1: {4: 1.0}, 2: {1: 0.5, 3: 0.5}, 3: {4: 1.0}})
@@ -325,3 +333,17 @@ def test_japanese_short_units_align_with_v3_pieces():
     assert sorted({w for w in owner if w is not None}) == list(range(len(first)))  # every short unit owns a piece
     report = au.alignment_report(tok, au.load_treebank("ja_gsd")[:100])
     assert report["without_token_share"] < 0.01  # v3 cuts with the same dictionary family as UD's short units
+
+
+def test_formatted_table_reads_as_percentages_with_signed_offsets_and_margins():
+    table = pd.DataFrame({"count": [120, 7], "n": [60, 3], "layer": [4, 0], "head": [11, 2],
+                          "direction": ["dep->head", "head->dep"], "accuracy": [0.8125, 0.5],
+                          "low": [0.7, 0.1], "high": [0.9, 0.9], "offset": [-1, 2], "offset_accuracy": [0.5, 0.25],
+                          "margin": [0.3125, -0.05]}, index=pd.Index(["det", "nsubj"], name="relation"))
+    out = au.format_syntax_table(table, caption="MiniLM (bundled), en_ewt")
+    assert list(out.columns) == ["count", "n", "best head", "accuracy [interval]", "best offset", "margin"]
+    assert list(out.index) == ["det", "nsubj"] and out.index.name == "relation"
+    assert out.loc["det"].tolist() == [120, 60, "L4-H11 dep->head", "81.2% [70.0%, 90.0%]", "-1: 50.0%", "+31.2"]
+    assert out.loc["nsubj"].tolist() == [7, 3, "L0-H2 head->dep", "50.0% [10.0%, 90.0%]", "+2: 25.0%", "-5.0"]
+    assert out.attrs["caption"] == "MiniLM (bundled), en_ewt"
+    assert au.format_syntax_table(table).attrs["caption"] == ""
