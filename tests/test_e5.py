@@ -297,7 +297,8 @@ def _load_in_child(folder, path, queue):
 
 def test_two_processes_loading_at_once_leave_a_sound_cache(warm, tmp_path, monkeypatch):
     folder = tmp_path / "shared"
-    ctx = multiprocessing.get_context("spawn")
+    # two real processes; forked (fast) where the platform can fork, else spawned
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     queue = ctx.Queue()
     procs = [ctx.Process(target=_load_in_child, args=(str(folder), str(warm[2]), queue)) for _ in range(2)]
     for p in procs:
