@@ -2,6 +2,7 @@
 (live sliders where a frontend exists, a static figure everywhere else, never stored widget state)."""
 import os
 import sys
+import types
 
 import matplotlib
 import numpy as np
@@ -103,3 +104,36 @@ def test_a_headless_run_of_the_toy_stores_a_picture_not_widget_state():
     outputs = nb.cells[0].outputs
     assert any("image/png" in o.get("data", {}) for o in outputs), outputs
     assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+
+
+def test_toy_sliders_start_at_the_given_vectors_and_span_the_plane():
+    pytest.importorskip("ipywidgets", reason="ipywidgets is pinned in requirements.txt")
+    box = au.attention_toy(q=(0.5, -1.0), k1=(1.5, 0.25), k2=(-2.0, 2.0), sqrt_d=3.0, interactive=True)
+    s = box.sliders
+    assert {k: w.value for k, w in s.items()} == {"q[0]": 0.5, "q[1]": -1.0, "k1[0]": 1.5, "k1[1]": 0.25,
+                                                  "k2[0]": -2.0, "k2[1]": 2.0, "√d": 3.0}
+    for name, w in s.items():
+        assert w.description == name and w.readout_format == ".2f" and w.continuous_update  # live while dragging
+        assert w.layout.width == "260px"
+        expected = (0.1, 8.0, 0.1) if name == "√d" else (-2.0, 2.0, 0.05)
+        assert (w.min, w.max, w.step) == pytest.approx(expected)
+    assert box.figure.axes[1].get_title().startswith("√d = 3.00:")
+
+
+def test_static_toy_uses_the_given_sqrt_d_and_divides_by_one_by_default():
+    fig = au.attention_toy(q=(0.5, -1.0), sqrt_d=2.0, interactive=False)
+    assert fig.axes[1].get_title().startswith("√d = 2.00:")
+    assert au.attention_toy(interactive=False).axes[1].get_title().startswith("√d = 1.00:")
+    plt.close("all")
+
+
+def test_frontend_is_detected_in_colab_or_under_a_jupyter_server(monkeypatch):
+    pytest.importorskip("ipywidgets", reason="ipywidgets is pinned in requirements.txt")
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert widgets.interactive_frontend() is False
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert widgets.interactive_frontend() is True
+    monkeypatch.delitem(sys.modules, "google.colab")
+    monkeypatch.setenv("JPY_SESSION_NAME", "")
+    assert widgets.interactive_frontend() is False  # set but empty: no server attached
