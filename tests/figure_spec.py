@@ -88,7 +88,8 @@ def _image(im: Any) -> dict:
 def _line(ln: Any) -> dict:
     return {"x": _r(ln.get_xdata()), "y": _r(ln.get_ydata()), "color": _color(ln.get_color()),
             "lw": _r(ln.get_linewidth()), "alpha": _r(ln.get_alpha()), "ls": ln.get_linestyle(),
-            "cap": ln.get_solid_capstyle(), "gid": ln.get_gid(), "marker": str(ln.get_marker())}
+            "cap": ln.get_solid_capstyle(), "gid": ln.get_gid(), "marker": str(ln.get_marker()),
+            "zorder": _r(ln.get_zorder())}
 
 
 def _axes(ax: Any) -> dict:

@@ -137,3 +137,8 @@ def test_frontend_is_detected_in_colab_or_under_a_jupyter_server(monkeypatch):
     monkeypatch.delitem(sys.modules, "google.colab")
     monkeypatch.setenv("JPY_SESSION_NAME", "")
     assert widgets.interactive_frontend() is False  # set but empty: no server attached
+
+
+def test_toy_softmax_stays_finite_for_huge_scores():
+    v = widgets.toy_values((30.0, 30.0), (30.0, 30.0), (29.0, 30.0), 0.01)  # scores 180000 and 177000
+    assert np.isfinite(v["weights"]).all() and v["weights"].tolist() == [1.0, 0.0]
