@@ -52,7 +52,12 @@ def crc(arrays: dict[str, np.ndarray]) -> int:
 
 
 def write_arrays(path: Path, arrays: dict[str, np.ndarray], source_sha: str, extra: dict) -> None:
-    """A safetensors file (readable by the ``safetensors`` library), written to a temp file and renamed."""
+    """A safetensors file (readable by the ``safetensors`` library), written to a temp file and renamed.
+
+    Every array is stored as little-endian float32, whatever its dtype, byte order or strides; the
+    sizes and the CRC-32 are those of the stored bytes, so ``read_arrays`` accepts what was written.
+    """
+    arrays = {k: np.ascontiguousarray(v, dtype="<f4") for k, v in arrays.items()}
     keys, offset, entries = sorted(arrays), 0, {}
     for key in keys:
         size = arrays[key].nbytes
@@ -63,7 +68,7 @@ def write_arrays(path: Path, arrays: dict[str, np.ndarray], source_sha: str, ext
     head = json.dumps(entries).encode()
     head += b" " * (-len(head) % 8)
     chunks = [struct.pack("<Q", len(head)) + head]
-    chunks += [memoryview(np.ascontiguousarray(arrays[key], dtype="<f4")).cast("B") for key in keys]
+    chunks += [memoryview(arrays[key]).cast("B") for key in keys]
     atomic_write(path, chunks)
 
 

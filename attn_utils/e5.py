@@ -171,7 +171,7 @@ def _names(layers: int) -> dict[str, str]:
 
 
 def _shape(key: str, count: int, h: dict) -> tuple[int, ...]:
-    if key.endswith("LayerNorm.weight") or key.endswith("LayerNorm.bias") or key.endswith(".bias"):
+    if key.endswith("LayerNorm.weight") or key.endswith(".bias"):
         return (count,)
     rows = {"word_embeddings": h["vocab"], "position_embeddings": h["max_positions"],
             "token_type_embeddings": h["type_vocab"], "intermediate.dense": h["ffn"]}

