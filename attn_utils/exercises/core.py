@@ -193,8 +193,7 @@ def check_equal(answer: Any, expected: Any, name: str = "答え") -> None:
     __tracebackhide__ = True
     if unanswered(answer):
         return _not_yet()
-    same = answer == expected
-    if not (bool(np.all(same)) if isinstance(same, np.ndarray) else bool(same)):
+    if not bool(np.all(answer == expected)):  # a bool, or element-wise for arrays and Series
         raise ExerciseError(f"{name} が違います: {_short(expected)} のはずですが、{_short(answer)} でした。")
 
 
