@@ -358,7 +358,7 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
         low, high = binomial_interval(int(round(acc * n)), n, level) if n else (0.0, 1.0)
         offsets = base_select.loc[rel, list(OFFSETS)].astype(float)
         offset = int(offsets.idxmax())
-        off_acc = float(base_report.loc[rel, offset]) if rel in base_report.index else float("nan")
+        off_acc = float(base_report.loc[rel, offset])  # rel is in base_report: checked above
         rows.append({"relation": rel, "count": int(counts[rel]), "n": n, "layer": int(layer), "head": int(head),
                      "direction": direction, "accuracy": acc, "low": low, "high": high,
                      "offset": offset, "offset_accuracy": off_acc, "margin": acc - off_acc})
