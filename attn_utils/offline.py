@@ -68,25 +68,29 @@ def e5_missing(name: str) -> ModelNotAvailableError:
     return ModelNotAvailableError(f"{name!r} cannot be loaded offline. {e5.missing_message()}")
 
 
-def _bundled_tokenizer() -> Any:
+def _v3_tokenizer(name: str) -> Any:
+    return japanese.v3_tokenizer()
+
+
+def _bundled_tokenizer(name: str) -> Any:
     path = bundled_model_dir()
     if path is None:
-        raise minilm_missing("bert-base-uncased")
+        raise minilm_missing(name)
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(path)
 
 
-def _e5_tokenizer() -> Any:
+def _e5_tokenizer(name: str) -> Any:
     try:
         return e5.load_tokenizer_only()
     except FileNotFoundError:
-        raise e5_missing(E5_NAMES[0]) from None
+        raise e5_missing(name) from None
 
 
-#: name -> function returning the tokenizer, offline and exact.
-TOKENIZERS: dict[str, Callable[[], Any]] = {
-    **{n: japanese.v3_tokenizer for n in JAPANESE_NAMES},
+#: name -> function(name) returning the tokenizer, offline and exact.
+TOKENIZERS: dict[str, Callable[[str], Any]] = {
+    **{n: _v3_tokenizer for n in JAPANESE_NAMES},
     **{n: _bundled_tokenizer for n in ENGLISH_NAMES + BUNDLED_NAMES},
     **{n: _e5_tokenizer for n in E5_NAMES},
 }
@@ -117,7 +121,7 @@ def load_tokenizer(name: str) -> Any:
             f"No offline tokenizer for {name!r}. Valid names: {', '.join(TOKENIZERS)}. "
             "For other models use transformers.AutoTokenizer.from_pretrained(name)."
         )
-    return TOKENIZERS[key]()
+    return TOKENIZERS[key](key)
 
 
 def e5_parts(name: str, untrained: bool = False) -> tuple[Any, Any, dict]:

@@ -21,7 +21,8 @@ PIECES = ["<s>", "<pad>", "</s>", "<unk>", "\u2581", "\u2581犬", "が", "\u2581
 SPECIAL = {"bos": 0, "pad": 1, "eos": 2, "unk": 3}
 # ideographic space -> space, full-width Ａ -> A; then characters that are special inside a regex character
 # class (the tokenizer joins the sources of one replacement into "[...]"), some to a space, some deleted
-NORM = {"\u3000": " ", "\uff21": "A", "-": " ", "]": " ", "^": "", "[": "", "\\": "", "&": ""}
+NORM = {"\u3000": " ", "\uff21": "A", "-": " ", "]": " ", "^": "", "[": "", "\\": "", "&": "",
+        "\u337b": "平成"}  # the last maps one character to two, as NFKC does for ㍻
 LAYER_PARTS = ("q", "k", "v", "ao", "aln", "fi", "fo", "oln")
 
 
