@@ -321,7 +321,8 @@ def plot_shapes(seq_len: int = 5, d_model: int = 8, heads: int = 2, *, figsize: 
     T, D, h = seq_len, d_model, heads
     cell, gap, lift = 0.28, 1.9, 0.16  # square size, space between stages, offset between stacked heads
     qkv_colors = {"Q": "#c44e52", "K": "#8172b3", "V": "#55a868"}
-    head_colors = ["#1f77b4", "#ff7f0e", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f"] + PALETTE
+    # no grey among the first six: grey marks the tensors that are not split into heads
+    head_colors = ["#1f77b4", "#ff7f0e", "#17becf", "#bcbd22", "#e377c2", "#8c564b"] + PALETTE
 
     def matrix(ax: Any, x0: float, y0: float, rows: int, cols: int, color: str, alpha: float = 0.85,
                blocks: list[str] | None = None) -> None:
