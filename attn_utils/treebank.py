@@ -205,6 +205,8 @@ def _nesting(token_spans: Sequence[tuple[int, int] | None], word_spans: Sequence
 
 def _token_spans(lm: Any, texts: list[str]) -> list[list[tuple[int, int] | None]]:
     """Character span of every token (``None`` for special tokens), as :func:`attn_utils.words.token_spans`."""
+    if not texts:  # a tokenizer cannot encode an empty batch
+        return []
     tok = getattr(lm, "tokenizer", lm)  # a loaded model, or a bare tokenizer (au.load_tokenizer)
     max_len = _max_tokens(lm) if hasattr(lm, "tokenizer") else min(int(getattr(tok, "model_max_length", 512)), 512)
     if not getattr(tok, "is_fast", False):
