@@ -1,0 +1,176 @@
+"""Small, exact checks of words.py and exercises.core that mutation testing showed were missing."""
+import importlib.util
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import attn_utils as au
+from attn_utils import words as W
+from attn_utils.exercises import core
+
+needs_mecab = pytest.mark.skipif(importlib.util.find_spec("fugashi") is None, reason="needs fugashi")
+
+
+def cut(text, spans):
+    return [text[a:b] for a, b in spans]
+
+
+# --- word_spans (MeCab on NFKC text, mapped back) --------------------------------------
+@needs_mecab
+def test_one_character_that_nfkc_turns_into_two_words_stays_one_word():
+    assert W.word_spans("㍿の犬") == [(0, 1), (1, 2), (2, 3)]  # 株式 / 会社 both come from "㍿"
+    assert W.word_spans("犬の㍿") == [(0, 1), (1, 2), (2, 3)]  # the merged word is not the first one
+    assert W.word_spans("本日㍿式") == [(0, 2), (2, 3), (3, 4)]
+
+
+@needs_mecab
+def test_a_word_starting_inside_an_expanded_character_extends_to_its_own_end():
+    # "㍻年" -> "平成年" -> 平 / 成年: 成年 starts inside "㍻" and ends at "年"
+    assert W.word_spans("㍻年") == [(0, 2)]
+
+
+@needs_mecab
+def test_repeated_words_are_found_after_the_previous_word():
+    assert cut("犬が犬を追う", W.word_spans("犬が犬を追う")) == ["犬", "が", "犬", "を", "追う"]
+    assert W.word_spans("犬が犬を追う") == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 6)]
+    assert W.word_spans("ねえねえ") == [(0, 2), (2, 4)]
+    # "㍻成" -> "平成成" -> 平成 / 成: the second 成 is searched after the whole of 平成
+    assert W.word_spans("㍻成") == [(0, 1), (1, 2)]
+    assert W.word_spans("すごいすごい") == [(0, 3), (3, 6)]
+
+
+@needs_mecab
+def test_tagger_nodes_that_are_empty_or_not_in_the_text_are_skipped(monkeypatch):
+    nodes = [SimpleNamespace(surface=s) for s in ["犬", "", "猫", "鳥", "を"]]
+    monkeypatch.setattr(W, "_mecab", lambda: (lambda text: nodes))
+    assert W.word_spans("犬猫を") == [(0, 1), (1, 2), (2, 3)]
+
+
+# --- check_words message ------------------------------------------------------------------
+def test_check_words_message_with_and_without_the_text_length():
+    with pytest.raises(ValueError) as info:
+        W.check_words([(0, 5)], 3)
+    assert str(info.value) == ("word span (0, 5) is not valid: spans must satisfy 0 <= start < end <= len(text) = 3, "
+                               "in order, not overlapping. Got: [(0, 5)]")
+    with pytest.raises(ValueError) as info:
+        W.check_words([(2, 4), (0, 1)])
+    assert str(info.value) == ("word span (0, 1) is not valid: spans must satisfy 0 <= start < end <= len(text), "
+                               "in order, not overlapping. Got: [(2, 4), (0, 1)]")
+    assert W.check_words([(0, 10**9)]) == [(0, 10**9)]
+
+
+# --- grouping ------------------------------------------------------------------------------
+def test_empty_span_between_words_goes_to_the_next_word():
+    assert W.group_tokens([(0, 1), (2, 2), (3, 4)], [(0, 1), (3, 4)]) == [[0], [1, 2]]
+
+
+def test_empty_span_after_the_last_word_and_tokens_outside_words_stay_alone():
+    assert W.group_tokens([(0, 1), (5, 5)], [(0, 2)]) == [[0], [1]]
+    assert W.group_tokens([None, (0, 1), (3, 4), (1, 2), None], [(0, 2)]) == [[0], [1, 3], [2], [4]]
+
+
+def test_a_token_straddling_into_the_last_word_merges_it():
+    spans, words = [(0, 4), (4, 5)], [(0, 2), (2, 4), (4, 5)]
+    assert W.group_tokens(spans, words) == [[0], [1]]
+    assert W.count_straddled(spans, words) == 1
+    assert W.count_straddled([(0, 5)], words) == 2
+    assert W.group_tokens([(0, 1), (1, 3), (3, 4), (4, 5)], words) == [[0, 1, 2], [3]]
+
+
+# --- slow tokenizers: normalisation and [UNK] ------------------------------------------------
+class SlowTok:
+    """The parts of a slow (Python) tokenizer token_spans uses; no do_lower_case unless given."""
+    is_fast = False
+    unk_token = "[UNK]"
+
+    def __init__(self, pieces, **attrs):
+        self.vocab = ["[CLS]", "[SEP]", "[UNK]", *pieces]
+        self.all_special_ids = [0, 1, 2]
+        self.__dict__.update(attrs)
+
+    def ids(self, *tokens):
+        return [self.vocab.index(t) for t in tokens]
+
+    def convert_ids_to_tokens(self, ids):
+        return [self.vocab[i] for i in ids]
+
+
+def spans_of(tok, text, *tokens):
+    return W.token_spans(tok, text, tok.ids(*tokens))
+
+
+def test_a_tokenizer_without_do_lower_case_keeps_case():
+    tok = SlowTok(["Dog", "dog"])
+    assert spans_of(tok, "dog Dog", "[CLS]", "Dog", "[SEP]") == [None, (4, 7), None]
+
+
+def test_lowercasing_tokenizer_keeps_expanded_characters_together():
+    tok = SlowTok(["fi", "x", "e"], do_lower_case=True)
+    assert spans_of(tok, "ﬁx", "[CLS]", "fi", "x", "[SEP]") == [None, (0, 1), (1, 2), None]
+    assert spans_of(tok, "É", "e") == [(0, 1)]
+
+
+def test_unknowns_share_the_stretch_between_known_pieces_without_spaces():
+    tok = SlowTok(["a", "b"])
+    assert spans_of(tok, "a 😀 b", "[CLS]", "a", "[UNK]", "b", "[SEP]") == [None, (0, 1), (2, 3), (4, 5), None]
+    assert spans_of(tok, "a  😀😀  b", "a", "[UNK]", "[UNK]", "b") == [(0, 1), (3, 5), (5, 5), (7, 8)]
+    assert spans_of(tok, "😀 a", "[CLS]", "[UNK]", "a", "[SEP]") == [None, (0, 1), (2, 3), None]
+    assert spans_of(tok, "a 😀 ", "a", "[UNK]", "[SEP]") == [(0, 1), (2, 3), None]
+    lower = SlowTok(["a"], do_lower_case=True)  # "¨" normalises to a space (its accent stripped): not the [UNK]'s
+    assert spans_of(lower, "a¨😀", "a", "[UNK]") == [(0, 1), (2, 3)]
+
+
+def test_unknown_or_missing_piece_after_the_end_of_the_text_is_empty_at_the_end():
+    tok = SlowTok(["a", "b", "zz"])
+    assert spans_of(tok, "a", "a", "[UNK]") == [(0, 1), (1, 1)]
+    assert spans_of(tok, "a", "a", "zz") == [(0, 1), (1, 1)]
+
+
+def test_a_piece_not_in_the_text_gets_an_empty_span():
+    tok = SlowTok(["f", "zz", "x"])
+    spans = spans_of(tok, "ﬁx", "f", "zz")  # "ﬁ" -> "fi": the cursor stops inside "ﬁ"
+    assert spans[0] == (0, 1)
+    assert spans[1][0] == spans[1][1]
+
+
+# --- exercises.core --------------------------------------------------------------------------
+def layer_head_message(answer, **kw):
+    with pytest.raises(core.ExerciseError) as info:
+        core.as_layer_head(answer, **kw)
+    return str(info.value)
+
+
+def test_as_layer_head_accepts_two_ints_first_of_a_longer_index_and_numpy_ints():
+    assert core.as_layer_head((1, 2)) == (1, 2)
+    assert core.as_layer_head([3, 0]) == (3, 0)
+    assert core.as_layer_head((1, 2, "x")) == (1, 2)  # a table index: (layer, head, ...)
+    got = core.as_layer_head((np.int64(4), np.int32(5)))
+    assert got == (4, 5) and all(type(v) is int for v in got)
+
+
+@pytest.mark.parametrize("answer", ["12", b"\x00\x02", 5, (1,), (1, "2"), ("1", 2), 1.5])
+def test_as_layer_head_rejects_strings_bytes_and_non_pairs(answer):
+    layer_head_message(answer)
+
+
+def test_as_layer_head_message_is_exact_with_the_default_name_and_short_answer():
+    assert layer_head_message("12") == ("答え は (層, ヘッド) の 2 つの整数の組、たとえば (0, 2) で答えてください。"
+                                        " いまの答え: '12'")
+    assert layer_head_message(7, name="best").startswith("best は (層, ヘッド)")
+    long = layer_head_message("a" * 200)
+    assert long.endswith(" いまの答え: '" + "a" * 116 + "...")
+
+
+def test_as_layer_head_hides_its_frame_from_the_learners_traceback():
+    with pytest.raises(core.ExerciseError) as info:
+        core.as_layer_head("12")
+    own = [entry for entry in info.traceback if "as_layer_head" in entry.name and not entry.name.startswith("test_")]
+    assert own and all(entry.frame.f_locals.get("__tracebackhide__") for entry in own)
+
+
+def test_shape_message_writes_any_size_as_nin_i():
+    with pytest.raises(core.ExerciseError) as info:
+        core.check_shape(np.zeros((2, 3)), (None, 4))
+    assert str(info.value) == "答え の形が違います: (任意, 4) のはずですが、(2, 3) でした。"
+    assert core._fmt_shape((None,)) == "(任意,)"
