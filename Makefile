@@ -57,7 +57,7 @@ fast: $(STAMP)
 	$(PYTEST) tests -m "not browser"
 
 ## make mutate: mutation testing (mutmut) of the core modules; writes build/mutation.json.
-## Slow (an hour or more on 2 cores), so not part of `make test` or .ci/run. See docs/mutation.md.
+## Slow (several hours on 2 cores), so not part of `make test` or .ci/run. See docs/mutation.md.
 ## One mutmut run over every module not in [tool.mutmut] do_not_mutate: it orders the mutants by
 ## their tests' cost, cheapest first, and keeps earlier results, so an interrupted run resumes.
 ## Re-run chosen mutants (after adding a test) with: .venv/bin/mutmut run 'attn_utils.plot.x_plot_tree*'

@@ -113,12 +113,12 @@ def _is_equivalent(name: str, module: str, equivalents: dict[tuple[str, str], st
 
 
 def table(summary: dict[str, dict]) -> str:
-    head = "| module | mutants | killed | timeout | survived | no tests | equivalent | score |"
-    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    head = "| module | mutants | killed | timeout | survived | no tests | equivalent | not yet checked | score |"
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for module, r in summary.items():
         score = "n/a" if r["score"] is None else f"{100 * r['score']:.1f}%"
         lines.append(f"| `{module}` | {r['total']} | {r['killed']} | {r['timeout']} | {r['survived']} | {r['no_tests']} "
-                     f"| {r['equivalent']} | {score} |")
+                     f"| {r['equivalent']} | {r['not_checked']} | {score} |")
     return "\n".join(lines)
 
 
