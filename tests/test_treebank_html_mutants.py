@@ -180,7 +180,7 @@ def test_a_fast_tokenizer_encodes_the_whole_batch_once():
     spans = tbk._token_spans(tok, texts)
     assert tok.calls == 1  # ids and offsets from one batched call, not one more call per text
     assert spans == expected_spans(inner, texts, 512)
-    assert [len(s) for s in spans] == [6, 6, 512]
+    assert len(spans[2]) == 512 and all(len(s) < 512 for s in spans[:2])  # only the long text is cut
 
 
 # --- alignment_report --------------------------------------------------------------------------
