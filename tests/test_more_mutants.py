@@ -22,6 +22,7 @@ import attn_utils as au  # noqa: E402
 from attn_utils import e5, offline, plot as au_plot  # noqa: E402
 from attn_utils.plot import attention_shapes  # noqa: E402
 from attn_utils.treebank import Sentence  # noqa: E402
+from warn_spy import named_lines, names_marked_line  # noqa: E402
 
 probing, tbk = sys.modules["attn_utils.probing"], sys.modules["attn_utils.treebank"]
 
@@ -69,31 +70,23 @@ def test_the_font_is_added_to_matplotlib_once_and_only_when_absent(monkeypatch, 
 
 
 def test_missing_font_warning_names_the_users_line(monkeypatch):
-    """The warning names the line that called the plot function. warnings.warn is wrapped to see which frame
-    its stacklevel picks; frames of mutmut's trampolines (module mutmut.*) are not the package's: not counted."""
-    real_warn, named = warnings.warn, []
-
-    def spy(message, category=None, stacklevel=1, **kwargs):
-        frame = sys._getframe(1)  # stacklevel 1: the function that called warn()
-        for _ in range(stacklevel - 1):
-            frame = frame.f_back
-            while frame is not None and frame.f_globals.get("__name__", "").startswith("mutmut"):
-                frame = frame.f_back
-        if message == au_plot._FONT_HINT:
-            named.append((frame.f_code.co_filename, frame.f_lineno) if frame is not None else None)
-        real_warn(message, category, stacklevel=stacklevel + 1, **kwargs)
-
+    """The warning names the line that called the plot function (counted as warn() does, minus mutmut's frames)."""
     monkeypatch.setattr(au_plot, "_japanese_font_file", lambda: None)
     monkeypatch.setattr(au_plot, "_warned_no_font", False)
-    monkeypatch.setattr(warnings, "warn", spy)
     att = au.Attention(["[CLS]", "犬", "[SEP]"], np.full((1, 1, 3, 3), 1 / 3, dtype=np.float32))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        au.plot_heatmap(att)  # the line the warning must name
+        with named_lines(monkeypatch, UserWarning, au_plot._FONT_HINT) as named:
+            au.plot_heatmap(att)  # the line the warning must name
+    assert names_marked_line(named, __file__)
+    monkeypatch.undo()
+    monkeypatch.setattr(au_plot, "_japanese_font_file", lambda: None)
+    monkeypatch.setattr(au_plot, "_warned_no_font", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        au.plot_heatmap(att)
     ours = [w for w in caught if str(w.message) == au_plot._FONT_HINT]
     assert len(ours) == 1 and ours[0].category is UserWarning
-    assert len(named) == 1 and named[0] is not None and named[0][0] == __file__
-    assert "the line the warning must name" in open(__file__, encoding="utf-8").read().splitlines()[named[0][1] - 1]
 
 
 # --- the shape figure ----------------------------------------------------------------------------
