@@ -174,3 +174,44 @@ def test_shape_message_writes_any_size_as_nin_i():
         core.check_shape(np.zeros((2, 3)), (None, 4))
     assert str(info.value) == "答え の形が違います: (任意, 4) のはずですが、(2, 3) でした。"
     assert core._fmt_shape((None,)) == "(任意,)"
+
+
+# --- a minimal slow tokenizer: only convert_ids_to_tokens (no special ids, no unk token, no is_fast) ---------
+class _Slow:
+    def __init__(self, vocab, **attrs):
+        self.vocab = vocab
+        self.__dict__.update(attrs)
+
+    def convert_ids_to_tokens(self, ids):
+        return [self.vocab[i] for i in ids]
+
+
+_UNK = {"unk_token": "[UNK]", "all_special_ids": [0]}
+
+
+def test_a_tokenizer_with_only_convert_ids_to_tokens_is_enough():
+    assert W.token_spans(_Slow(["dog", "cat"]), "dog cat", [0, 1]) == [(0, 3), (4, 7)]
+
+
+def test_an_empty_piece_does_not_end_the_unknown_stretch_before_it():
+    """'##' strips to nothing: it gets an empty span, and the [UNK] before it still takes '☃'."""
+    tok = _Slow(["[UNK]", "##", "dog"], **_UNK)
+    assert W.token_spans(tok, "☃ dog", [0, 1, 2]) == [(0, 1), (0, 0), (2, 5)]
+
+
+def test_a_piece_missing_from_the_text_does_not_stop_the_pieces_after_it():
+    assert W.token_spans(_Slow(["zzz", "dog"]), "dog", [0, 1]) == [(0, 0), (0, 3)]
+
+
+def test_an_unknown_over_white_space_only_is_empty_at_the_next_word():
+    assert W._slow_spans(_Slow(["[UNK]", "a", "b"], **_UNK), "a  b", [1, 0, 2], {0}) == [(0, 1), (3, 3), (3, 4)]
+
+
+def test_trim_drops_white_space_at_both_ends_one_character_at_a_time():
+    cases = {("  ab  ", (0, 6)): (2, 4), (" ab", (0, 3)): (1, 3), ("ab ", (0, 3)): (0, 2),
+             ("   ", (0, 3)): (3, 3), ("a b", (0, 3)): (0, 3), ("x  y", (1, 3)): (3, 3)}
+    assert {k: W._trim(*k) for k in cases} == cases
+
+
+def test_ids_beyond_the_full_encoding_have_no_span():
+    assert W.spans_from_offsets([5, 6, 7], [5, 6], [(0, 1), (1, 2)], [0, 0]) == [(0, 1), (1, 2), None]
