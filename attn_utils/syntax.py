@@ -171,7 +171,8 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         enc, weights = run_model(lm, [texts[i] for i in chunk])  # [layer, batch, head, query, key]
         T = weights.shape[-1]
         N = max(len(sentences[i]) for i in chunk) + 2
-        merge = torch.zeros(len(chunk), T, N, dtype=torch.float64)  # token -> word unit ([CLS]=0, [SEP]=n+1)
+        # token -> word unit w + 1; units 0 ([CLS]) and n + 1 ([SEP]) stay empty: _predict never reads them
+        merge = torch.zeros(len(chunk), T, N, dtype=torch.float64)
         gold = np.zeros((len(chunk), N - 2), dtype=np.int64)
         source = np.zeros((len(chunk), N - 2), dtype=np.int64)
         label_rows = np.zeros((len(chunk), N - 2, n_halves * len(labels)))
@@ -187,10 +188,6 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
                 if w is not None and w >= 0:
                     merge[b, t, w + 1] = 1.0
                     owned[b, w] = True
-            specials = [t for t, w in enumerate(owner) if w is None]
-            merge[b, specials[0], 0] = 1.0  # [CLS] / <s>
-            for t in specials[1:]:
-                merge[b, t, n + 1] = 1.0  # [SEP] / </s>
             gold[b, :n] = sent.heads
             gold[b, n:] = -1
             source[b, :n] = poss_source(sent)
@@ -200,7 +197,8 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
                     label_rows[b, w, [offset + r for r in rows]] = 1.0
         count = merge.sum(1, keepdim=True)  # pieces per word
         mean = merge / torch.where(count > 0, count, torch.ones_like(count))
-        # keys: sum over pieces; queries: mean over pieces -> [layer, batch, head, word, word]
+        # keys: sum over pieces; queries: mean over pieces (Clark et al.) -> [layer, batch, head, word, word];
+        # an argmax per query row does not depend on that row's scale, so the mean matters only for reading the maps
         words = torch.einsum("btq,lbhtk,bkv->lbhqv", mean.float(), weights, merge.float())
         valid = torch.zeros(len(chunk), N - 2, dtype=torch.bool)
         for b, i in enumerate(chunk):
