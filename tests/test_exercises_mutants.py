@@ -50,6 +50,10 @@ def test_exercise_decorator_keeps_its_title_on_the_check():
     ("check_equal", lambda: ex.check_equal(1, 2)),
     ("check_type", lambda: ex.check_type(1, str)),
     ("call_learner", lambda: call_learner(3)),
+    ("check_close", lambda: ex.check_close([1.0], [2.0])),
+    ("check_shape", lambda: ex.check_shape([1.0], (2,))),
+    ("check_rows_sum_to_one", lambda: ex.check_rows_sum_to_one([[0.5, 0.6]])),
+    ("_expect_top", lambda: checks._expect_top(np.array([[0.0, 1.0]]), 0, 0, lambda l2, h2: "")),
 ])
 def test_checks_hide_their_own_frame_from_the_learners_traceback(function, call):
     with pytest.raises(ex.ExerciseError) as info:
@@ -236,3 +240,34 @@ def test_word_weight_without_token_spans_assumes_one_split_word():
     pieces, words = japanese_pieces(with_spans=False)
     word_weight_verdicts(pieces, words)  # words have spans, pieces do not: count by token numbers
     word_weight_verdicts(WithoutSpans(pieces), WithoutSpans(words))
+
+
+# --- check_close: what the learner reads ----------------------------------------------------
+
+
+def test_check_close_names_the_worst_value_out_of_tolerance_and_its_position():
+    assert message(ex.check_close, [1.0], [2.0]) == "答え の値が合っていません (最大の誤差: 1、位置 (0,) で 1 (正しくは 2))。"
+    assert message(ex.check_close, 1.0, 2.0) == "答え の値が合っていません (最大の誤差: 1)。"  # a number: no position
+    # 1000.05 is within the relative tolerance of 1000; 0.01 is not within the absolute one of 0
+    assert message(ex.check_close, [1000.05, 0.01], [1000.0, 0.0], name="y") == \
+        "y の値が合っていません (最大の誤差: 0.01、位置 (1,) で 0.01 (正しくは 0))。"
+    assert message(ex.check_close, [[0.0, 0.5]], [[0.0, 0.0]]).endswith("位置 (0, 1) で 0.5 (正しくは 0))。")
+    ex.check_close(1000.05, 1000.0)  # relative tolerance 1e-4 of the expected value: passes
+
+
+def test_check_close_passes_its_name_to_the_shape_and_number_checks():
+    assert message(ex.check_close, [1.0, 2.0], [1.0], name="scores") == \
+        "scores の形が違います: (1,) のはずですが、(2,) でした。"
+    assert message(ex.check_close, ["a"], [1.0], name="scores") == \
+        "scores を数値の配列として読めませんでした (型: list)。"
+    assert message(ex.check_close, [float("nan"), 1.0, float("nan")], [0.0, 1.0, 0.0]) == (
+        "答え に NaN (計算できなかった値) が 2 個あります。0 での割り算や log(0)、exp のあふれがないか確かめましょう。")
+
+
+def test_row_entropy_is_computed_in_float64_and_averages_over_queries():
+    w16 = np.array([[0.1, 0.9], [0.5, 0.5]], dtype=np.float16)
+    w = w16.astype(np.float64)
+    expected = -(w * np.log(w)).sum(-1).mean()
+    assert checks.row_entropy(w16) == pytest.approx(expected, rel=1e-12)
+    rect = np.array([[1.0, 0.0, 0.0], [0.5, 0.25, 0.25]])  # 2 queries, 3 keys: mean over the 2 rows
+    assert checks.row_entropy(rect) == pytest.approx((0.0 + 1.5 * np.log(2)) / 2)

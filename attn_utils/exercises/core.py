@@ -137,10 +137,12 @@ def check_close(answer: Any, expected: Any, atol: float = 1e-5, rtol: float = 1e
                             "0 での割り算や log(0)、exp のあふれがないか確かめましょう。")
     err = np.abs(got - want)
     bad = err > atol + rtol * np.abs(want)
-    if bad.any():
-        where = np.unravel_index(int(np.argmax(np.where(bad, err, -1))), err.shape) if err.ndim else ()
-        at = f"、位置 {tuple(int(i) for i in where)} で {got[where]:.4g} (正しくは {want[where]:.4g})" if err.ndim else ""
-        raise ExerciseError(f"{name} の値が合っていません (最大の誤差: {err.max():.3g}{at})。")
+    if bad.any():  # the largest error among the values out of tolerance (a large value may have a larger one)
+        worst, at = err[bad].max(), ""
+        if err.ndim:
+            where = np.unravel_index(int(np.argmax(np.where(bad, err, -1.0))), err.shape)
+            at = f"、位置 {tuple(int(i) for i in where)} で {got[where]:.4g} (正しくは {want[where]:.4g})"
+        raise ExerciseError(f"{name} の値が合っていません (最大の誤差: {worst:.3g}{at})。")
 
 
 def check_rows_sum_to_one(weights: Any, atol: float = 1e-4, name: str = "重み") -> None:
