@@ -454,11 +454,11 @@ def plot_tree(sentence: Any, predicted: Sequence[int] | None = None, *, ax: Any 
             ax.annotate("root", xy=(i, 0.25), xytext=(i, 0.35 + 0.25 * top), ha="center", fontsize=8,
                         arrowprops=dict(arrowstyle="->", color="0.3"))
             continue
-        _arc(ax, h - 1, i, +1, "0.25", r, top)
+        _arc(ax, h - 1, i, +1, "0.25", r)
     if predicted is not None:
         for i, p in enumerate(predicted):
             if 1 <= p <= n:
-                _arc(ax, int(p) - 1, i, -1, "#2ca02c" if p == heads[i] else "#d62728", None, top)
+                _arc(ax, int(p) - 1, i, -1, "#2ca02c" if p == heads[i] else "#d62728", None)
         ax.text(-0.6, -0.3 - 0.25 * low, label, ha="left", va="center", fontsize=8, color="0.3")
     ax.set_xlim(-0.7, n - 0.3)
     ax.set_ylim(-(0.45 + 0.25 * low) if predicted is not None else -0.3, 0.55 + 0.25 * top)
@@ -468,7 +468,7 @@ def plot_tree(sentence: Any, predicted: Sequence[int] | None = None, *, ax: Any 
     return fig
 
 
-def _arc(ax: Any, start: int, end: int, side: int, color: str, label: str | None, top: int) -> None:
+def _arc(ax: Any, start: int, end: int, side: int, color: str, label: str | None) -> None:
     """One arrow from word ``start`` to word ``end``, curved above (side=+1) or below (side=-1).
 
     A quadratic Bezier in data coordinates: its peak is ``0.25 * distance`` above the words.
