@@ -11,7 +11,10 @@ An equivalent mutant is listed in docs/mutation.md as a table row
 ``| `module.function` | `the mutated line` | why |`` (a ``|`` in the line written
 ``\|``); it is matched by its
 function and the text of the mutated line (from ``mutmut show``), not by
-mutmut's number, so the list survives edits elsewhere in the module.
+mutmut's number, so the list survives edits elsewhere in the module. One rule
+replaces many rows: in the drawing modules, a mutant that only changes the
+letter case of a matplotlib colour string or of ``axis("off")`` is equivalent
+(``case_only_style``), since matplotlib reads those case-insensitively.
 
 Usage: python tools/mutation_report.py [--min-score 0.9] [--survivors]
 """
@@ -57,16 +60,47 @@ def function_of(mutant: str) -> str:
     return f"{module}.{name}"
 
 
-def mutated_line(mutant: str, module: str) -> str:
-    """The added lines of the mutant's diff, stripped and joined with `` / `` (or ``(removed) ...``)."""
+def _diff_lines(mutant: str, module: str) -> tuple[list[str], list[str]]:
+    """The (removed, added) lines of the mutant's diff, stripped."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
     diff = get_diff_for_mutant(mutant, path=Path("attn_utils", *module.split(".")).with_suffix(".py"))
-    added = [l[1:].strip() for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
+    lines = diff.splitlines()
+    removed = [l[1:].strip() for l in lines if l.startswith("-") and not l.startswith("---")]
+    added = [l[1:].strip() for l in lines if l.startswith("+") and not l.startswith("+++")]
+    return removed, added
+
+
+def mutated_line(mutant: str, module: str) -> str:
+    """The added lines of the mutant's diff, joined with `` / `` (or ``(removed) ...``)."""
+    removed, added = _diff_lines(mutant, module)
     if not added:  # the mutant only deletes: name what it deletes
-        removed = [l[1:].strip() for l in diff.splitlines() if l.startswith("-") and not l.startswith("---")]
         return "(removed) " + " / ".join(removed)
     return " / ".join(added)
+
+
+def case_only_style(mutant: str, module: str) -> bool:
+    """True when the mutant only changes the letter case of matplotlib colour strings ("white" ->
+    "WHITE", "#c44e52" -> "#C44E52") or of ``axis("off")``: matplotlib reads all of these
+    case-insensitively, so no figure can differ (one rule instead of a table row per colour)."""
+    from matplotlib.colors import is_color_like, to_rgba
+
+    removed, added = _diff_lines(mutant, module)
+    if len(removed) != len(added) or not added:
+        return False
+    for old, new in zip(removed, added):
+        if old == new:
+            continue
+        if old.lower() != new.lower():
+            return False
+        pairs = [(a, b) for a, b in zip(re.findall(r'"([^"]*)"', old), re.findall(r'"([^"]*)"', new)) if a != b]
+        if not pairs:
+            return False
+        for a, b in pairs:
+            same_colour = is_color_like(a) and is_color_like(b) and to_rgba(a) == to_rgba(b)
+            if not (same_colour or a.lower() == b.lower() == "off"):
+                return False
+    return True
 
 
 def summarise(mutants_dir: Path, equivalents: dict[tuple[str, str], str]) -> dict[str, dict]:
@@ -107,9 +141,13 @@ def summarise(mutants_dir: Path, equivalents: dict[tuple[str, str], str]) -> dic
 
 def _is_equivalent(name: str, module: str, equivalents: dict[tuple[str, str], str]) -> bool:
     func = function_of(name)
-    if not any(f == func for f, _ in equivalents):
-        return False
-    return (func, mutated_line(name, module)) in equivalents
+    if any(f == func for f, _ in equivalents) and (func, mutated_line(name, module)) in equivalents:
+        return True
+    return module in STYLE_MODULES and case_only_style(name, module)
+
+
+#: modules that draw with matplotlib, where case_only_style applies
+STYLE_MODULES = ("plot", "widgets")
 
 
 def table(summary: dict[str, dict]) -> str:
