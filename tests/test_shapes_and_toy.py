@@ -142,3 +142,24 @@ def test_frontend_is_detected_in_colab_or_under_a_jupyter_server(monkeypatch):
 def test_toy_softmax_stays_finite_for_huge_scores():
     v = widgets.toy_values((30.0, 30.0), (30.0, 30.0), (29.0, 30.0), 0.01)  # scores 180000 and 177000
     assert np.isfinite(v["weights"]).all() and v["weights"].tolist() == [1.0, 0.0]
+
+
+def test_live_toy_shows_its_figure_then_the_sliders_and_redraws_only_on_a_new_value(monkeypatch, capsys):
+    """Outside a kernel IPython's display() prints each object's repr: what would be shown, in order."""
+    pytest.importorskip("ipywidgets", reason="ipywidgets is pinned in requirements.txt")
+    box = au.attention_toy(interactive=True)
+    shown = capsys.readouterr().out
+    assert shown.index("Figure(900x380)") < shown.index("VBox(children=")  # the figure in the Output, then the box
+    assert box.figure.get_size_inches() == pytest.approx((9.0, 3.8))
+    assert isinstance(box.figure.get_layout_engine(), matplotlib.layout_engine.ConstrainedLayoutEngine)
+    box.sliders["q[0]"].description = "q₀"  # not a value: no redraw
+    assert "Figure" not in capsys.readouterr().out
+    box.sliders["q[0]"].value = 0.3
+    assert capsys.readouterr().out.count("Figure(900x380)") == 1
+    plt.close("all")
+
+
+def test_without_ipywidgets_there_is_no_live_frontend(monkeypatch):
+    monkeypatch.setenv("JPY_SESSION_NAME", "notebooks/01_qkv_from_scratch.ipynb")
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import fails as if not installed
+    assert widgets.interactive_frontend() is False
