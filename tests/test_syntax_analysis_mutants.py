@@ -220,3 +220,18 @@ def test_untrained_twin_of_an_sdpa_model_still_returns_attentions_and_leaves_the
     assert torch.equal(torch.random.get_rng_state(), state)
     assert twin.name == "mine: offline stand-in, RANDOM weights"
     assert au.extract(twin, "The dog ran.").weights.shape[:2] == (2, 4)  # eager, whatever lm used
+
+
+def test_head_stats_batches_texts_of_similar_length_together(tokenizer):
+    """Sorted by token count first, so a batch pads little: the two short texts share the first pass."""
+    lm = tiny("bert", tokenizer)
+    texts = ["one two three four five six seven eight", "one", "one two three four five six seven", "one two"]
+    lengths = []
+    hook = lm.model.register_forward_hook(
+        lambda mod, args, kwargs, out: lengths.append(sorted(kwargs["attention_mask"].sum(-1).tolist())),
+        with_kwargs=True)
+    try:
+        au.head_stats(lm, texts, batch_size=2, progress=False)
+    finally:
+        hook.remove()
+    assert lengths == [[3, 4], [9, 10]]
