@@ -54,7 +54,7 @@ CLARK_PUNCT = frozenset({".", ","})
 CLARK_SMOOTHING = 1e-4
 
 
-def _rows_entropy(w: np.ndarray, smoothing: float = 0.0) -> np.ndarray:
+def _rows_entropy(w: np.ndarray, smoothing: float) -> np.ndarray:
     """Entropy (nats) of each row along the last axis, after ``(1 - s) * w + s / n``; 0 log 0 counts as 0."""
     w = np.asarray(w, dtype=np.float64)
     if smoothing:

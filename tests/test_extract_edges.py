@@ -9,6 +9,7 @@ import torch
 
 import attn_utils as au
 from conftest import SEED_TEXT
+extract_mod = __import__("sys").modules["attn_utils.extract"]
 
 
 class NoAttentionModel(torch.nn.Module):
@@ -119,3 +120,36 @@ def test_long_text_warning_names_the_callers_line(tokenizer):
     (w,) = [r for r in record if "limit" in str(r.message)]
     assert w.filename == __file__
     assert "the line the warning must name" in open(__file__, encoding="utf-8").read().splitlines()[w.lineno - 1]
+
+
+def test_to_words_counts_words_merged_by_a_straddling_token():
+    att = au.Attention(["[CLS]", "ab c", "d", "[SEP]"], np.full((1, 1, 4, 4), 0.25), text="ab cd",
+                       spans=[None, (0, 4), (4, 5), None])
+    words = att.to_words(words=[(0, 2), (3, 5)])  # "ab c" straddles both words: one word "ab cd"
+    assert words.tokens == ["[CLS]", "ab cd", "[SEP]"] and words.merged_words == 1
+    assert words.spans == [None, (0, 5), None]
+
+
+def test_inputs_follow_the_model_to_its_device():
+    import torch
+
+    class OnMeta(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1, device="meta"))
+
+        def forward(self, input_ids, attention_mask):
+            raise AssertionError("not called")
+
+    enc = {"input_ids": torch.ones(1, 3, dtype=torch.long), "attention_mask": torch.ones(1, 3, dtype=torch.long),
+           "token_type_ids": torch.zeros(1, 3, dtype=torch.long)}
+    moved = extract_mod.model_inputs(OnMeta(), enc)
+    assert set(moved) == {"input_ids", "attention_mask"} and {v.device.type for v in moved.values()} == {"meta"}
+
+
+def test_token_limit_without_a_tokenizer_limit_is_the_models():
+    lm = SimpleNamespace(model=SimpleNamespace(config=SimpleNamespace(max_position_embeddings=40)),
+                         tokenizer=SimpleNamespace())
+    assert extract_mod._max_tokens(lm) == 40
+    lm.model.config.model_type = "roberta"
+    assert extract_mod._max_tokens(lm) == 38

@@ -267,3 +267,15 @@ def test_missing_packages_name_the_model_the_tokenizer_belongs_to(monkeypatch):
     with pytest.raises(au.ModelNotAvailableError) as err:
         au.load_tokenizer("intfloat/multilingual-e5-small")
     assert str(err.value) == f"'intfloat/multilingual-e5-small' cannot be loaded offline. {e5.missing_message()}"
+
+
+def test_probe_with_no_examples_says_so_exactly():
+    with pytest.raises(au.AttentionError) as err:
+        probing._check([])
+    assert str(err.value) == "probe_heads() needs at least one annotated example"
+
+
+def test_a_token_with_a_letter_is_not_punctuation_whatever_its_markers():
+    is_punctuation = sys.modules["attn_utils.analysis"].is_punctuation
+    assert not any(is_punctuation(t) for t in ["X,", "XX.", "Ġx.", "▁a", "##s."])
+    assert all(is_punctuation(t) for t in [",", "Ġ,", "▁.", "##."])
