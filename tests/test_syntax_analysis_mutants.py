@@ -5,6 +5,7 @@ The syntax tables are fed hand-made ``syntax_heads(..., split=True)`` frames
 interval can be worked out on paper. With 2 sentences ``split_half`` selects on
 sentence 0 and reports on sentence 1.
 """
+import sys
 import itertools
 
 import numpy as np
@@ -235,3 +236,15 @@ def test_head_stats_batches_texts_of_similar_length_together(tokenizer):
     finally:
         hook.remove()
     assert lengths == [[3, 4], [9, 10]]
+
+
+def test_heads_frame_names_its_levels_counts_in_integers_and_scores_zero_where_nothing_was_counted():
+    syntax = sys.modules["attn_utils.syntax"]
+    hits = np.zeros((2, 1, 1, 4))  # [direction, layer, head, half * label]
+    hits[..., 3] = 2.0
+    frame = syntax._heads_frame(hits, np.array([0.0, 0.0, 5.0, 4.0]), {"all": 0, "nsubj": 1}, n_halves=2)
+    assert list(frame.index.names) == ["half", "relation", "direction", "layer", "head"]
+    assert frame["n"].dtype == np.int64
+    select, report = frame.xs("select"), frame.xs("report")
+    assert (select["n"] == 0).all() and (select["accuracy"] == 0.0).all()  # not NaN: nothing counted
+    assert report.loc[("nsubj", "dep->head", 0, 0), "accuracy"] == 0.5 and report["n"].tolist() == [5, 5, 4, 4]
