@@ -76,3 +76,22 @@ def test_missing_font_package_warns_once_with_the_pip_command(ja_att, monkeypatc
             plt.close(au.plot_heatmap(ja_att, layer=0, head=0))
     ours = [w for w in caught if "matplotlib-fontja" in str(w.message)]
     assert len(ours) == 1 and "pip install matplotlib-fontja" in str(ours[0].message)
+
+
+def test_japanese_only_in_a_tick_formatter_still_gets_the_font_on_ticks_made_later():
+    """Labels a formatter holds are drawn only later, and ticks made after the call (major and minor)
+    still take the font from the axes' tick settings."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    if au_plot._japanese_font_file() is None:
+        pytest.skip("needs matplotlib-fontja")
+    fig, ax = plt.subplots()
+    ax.xaxis.set_major_locator(FixedLocator([0, 1]))
+    ax.xaxis.set_major_formatter(FixedFormatter(["犬", "猫"]))  # no Text holds these yet
+    au_plot.japanese_labels(fig)
+    ax.set_yticks([0.25, 0.75], ["a", "b"])  # made after the call
+    ax.set_yticks([0.5], ["c"], minor=True)
+    fig.canvas.draw()
+    for labels in (ax.get_xticklabels(), ax.get_yticklabels(), ax.get_yticklabels(minor=True)):
+        assert labels and all("IPAexGothic" in t.get_fontfamily() for t in labels)
+    plt.close(fig)
