@@ -279,3 +279,19 @@ def test_a_token_with_a_letter_is_not_punctuation_whatever_its_markers():
     is_punctuation = sys.modules["attn_utils.analysis"].is_punctuation
     assert not any(is_punctuation(t) for t in ["X,", "XX.", "Ġx.", "▁a", "##s."])
     assert all(is_punctuation(t) for t in [",", "Ġ,", "▁.", "##."])
+
+
+def test_cell_numbers_show_nan_as_nan_switch_to_white_above_055_of_the_top_and_skip_empty_matrices():
+    fig, ax = plt.subplots()
+    au_plot._annotate(ax, np.array([[np.nan, 0.55, 0.56, 1.0]]), None)
+    assert [t.get_text() for t in ax.texts] == ["nan", "0.55", "0.56", "1.00"]
+    assert [to_hex(t.get_color()) for t in ax.texts][1:] == ["#000000", "#ffffff", "#ffffff"]
+    fig2, ax2 = plt.subplots()
+    au_plot._annotate(ax2, np.zeros((0, 3)), None)  # nothing to write, and no error
+    assert not ax2.texts
+
+
+def test_matrix_key_labels_are_rotated_about_their_anchor():
+    fig, ax = plt.subplots()
+    au_plot._matrix(ax, np.eye(2), ["a", "b"], ["c", "d"], False, 1.0, "w")
+    assert all(t.get_rotation_mode() == "anchor" and t.get_rotation() == 60 for t in ax.get_xticklabels())
