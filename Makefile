@@ -61,9 +61,12 @@ fast: $(STAMP)
 ## One mutmut run over every module not in [tool.mutmut] do_not_mutate: it orders the mutants by
 ## their tests' cost, cheapest first, and keeps earlier results, so an interrupted run resumes.
 ## Re-run chosen mutants (after adding a test) with: .venv/bin/mutmut run 'attn_utils.plot.x_plot_tree*'
+## Which tests reach which function is collected afresh each time (a few minutes; results are kept):
+## mutmut's incremental map misses a function added or moved after the tests that call it.
 MUTATE_CHILDREN ?= 2
 mutate: $(STAMP)
 	@mkdir -p build
+	rm -f mutants/mutmut-stats.json
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 ATTN_UTILS_TEST_CACHE=$(CURDIR)/build/e5-cache \
 		$(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) > build/mutmut.log 2>&1 || { tail -20 build/mutmut.log; exit 1; }
 	$(BIN)/python tools/mutation_report.py --min-score 0.9
