@@ -38,3 +38,17 @@ def test_an_unknown_tokenizer_name_lists_every_valid_name_and_the_way_out():
         au.load_tokenizer("org/unknown")
     assert str(err.value) == (f"No offline tokenizer for 'org/unknown'. Valid names: {', '.join(offline.TOKENIZERS)}. "
                               "For other models use transformers.AutoTokenizer.from_pretrained(name).")
+
+
+def test_a_folder_without_config_json_says_how_to_make_a_saved_model(tmp_path):
+    with pytest.raises(au.ModelNotAvailableError) as err:
+        au.load_model(str(tmp_path))
+    assert str(err.value) == (f"{str(tmp_path)!r} is a directory but has no config.json, so it is not a saved model. "
+                              "Save one with model.save_pretrained(dir) and tokenizer.save_pretrained(dir).")
+
+
+def test_the_fallback_records_how_long_the_offline_decision_took(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # decided at once, without a probe
+    with pytest.warns(au.FallbackWarning):
+        lm = au.load_model("bert-base-uncased")
+    assert 0.0 <= lm.extra["decided_in_s"] < 5.0
