@@ -196,3 +196,24 @@ def test_an_unwritable_cache_folder_is_reported_by_its_os_reason(tiny_bin, tmp_p
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(blocker / "attn_utils"))
     info, warned = _load(tiny_bin)
     assert info["cache"] == "in memory (cache folder not writable: Not a directory)" and warned == []
+
+
+@pytest.mark.parametrize("head, message", [
+    (b"\x00" * 7, "shorter than its header"),
+    (b"\xff" * 8, "header size is implausible"),  # 2**64 - 1 read unsigned, not -1
+    (struct.pack("<Q", 10**8 + 1), "header size is implausible"),
+    (struct.pack("<Q", 10**8), "header is not valid JSON"),  # 10**8 is still plausible: read, and found short
+])
+def test_the_header_length_is_an_unsigned_64_bit_count_of_at_most_10_to_the_8(tmp_path, head, message):
+    path = tmp_path / "h.safetensors"
+    path.write_bytes(head + (b"{x" if len(head) == 8 else b""))
+    with pytest.raises(ValueError) as err:
+        disk_cache.read_arrays(path, "sha")
+    assert str(err.value) == message
+
+
+def test_cache_files_are_named_by_the_first_16_hex_digits_of_the_sha256(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTN_UTILS_CACHE", str(tmp_path))
+    weights, tok = e5._cache_files("0123456789abcdef" + "f" * 48)
+    assert (weights, tok) == (tmp_path / "e5-small-0123456789abcdef.safetensors",
+                              tmp_path / "e5-small-0123456789abcdef.tokenizer.json")

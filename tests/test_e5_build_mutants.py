@@ -96,3 +96,24 @@ def test_untrained_e5_is_seeded_random_with_the_files_own_tokenizer(tiny):
     w = model.embeddings.word_embeddings.weight
     torch.testing.assert_close(w, again.embeddings.word_embeddings.weight)  # seeded: the same twice
     assert not np.allclose(w.detach().numpy(), arrays["embeddings.word_embeddings.weight"])  # and not trained
+
+
+def test_the_wrapped_tokenizer_has_a_mask_token_and_keeps_spaces_when_decoding(tiny):
+    path, _, _ = tiny
+    tok = e5.load_tokenizer_only(path)
+    assert tok.mask_token == "<mask>"
+    ids = tok("犬 .", add_special_tokens=False)["input_ids"]
+    assert tok.convert_ids_to_tokens(ids) == ["\u2581犬", "\u2581", "."]
+    assert tok.decode(ids) == "犬 ."  # no "clean-up" that would glue the full stop to the word
+
+
+def test_untrained_e5_weights_are_those_of_seed_0_and_it_has_no_pooler(tiny):
+    from transformers import BertModel
+
+    path, f, _ = tiny
+    model, _, _ = e5.load_e5(untrained=True, path=path)
+    torch.manual_seed(0)
+    reference = BertModel(e5.build_config(f), add_pooling_layer=False)
+    assert model.pooler is None
+    for (name, a), (_, b) in zip(model.state_dict().items(), reference.state_dict().items()):
+        torch.testing.assert_close(a, b, msg=name)

@@ -271,3 +271,9 @@ def test_row_entropy_is_computed_in_float64_and_averages_over_queries():
     assert checks.row_entropy(w16) == pytest.approx(expected, rel=1e-12)
     rect = np.array([[1.0, 0.0, 0.0], [0.5, 0.25, 0.25]])  # 2 queries, 3 keys: mean over the 2 rows
     assert checks.row_entropy(rect) == pytest.approx((0.0 + 1.5 * np.log(2)) / 2)
+
+
+def test_expect_top_names_the_best_layer_and_head():
+    values = np.array([[0.1, 0.2, 0.3], [0.4, 0.9, 0.5]])
+    assert message(checks._expect_top, values, 0, 2, lambda l2, h2: f"best {l2}/{h2}") == "best 1/1"
+    checks._expect_top(values, 1, 1, lambda l2, h2: "never")  # the best one passes

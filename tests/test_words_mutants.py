@@ -215,3 +215,10 @@ def test_trim_drops_white_space_at_both_ends_one_character_at_a_time():
 
 def test_ids_beyond_the_full_encoding_have_no_span():
     assert W.spans_from_offsets([5, 6, 7], [5, 6], [(0, 1), (1, 2)], [0, 0]) == [(0, 1), (1, 2), None]
+
+
+def test_bare_word_marks_point_at_the_next_tokens_start_or_the_end():
+    tok = _Slow(["\u2581", "a", "b", "</s>"])
+    ids = [0, 1, 0, 2, 0, 3, 0]
+    spans = [(0, 0), (0, 1), (1, 1), (2, 3), (3, 3), None, None]
+    assert W._empty_pieces_point_forward(tok, ids, spans) == [(0, 0), (0, 1), (2, 2), (2, 3), (3, 3), None, None]
