@@ -153,3 +153,17 @@ def test_token_limit_without_a_tokenizer_limit_is_the_models():
     assert extract_mod._max_tokens(lm) == 40
     lm.model.config.model_type = "roberta"
     assert extract_mod._max_tokens(lm) == 38
+
+
+def test_labels_stay_unique_when_a_token_already_looks_like_a_numbered_label():
+    assert extract_mod._unique_labels(["a", "b", "a", "a_2"]) == ["a_0", "b", "a_2", "a_2'"]
+    assert extract_mod._unique_labels(["a", "a", "a_1", "a_1'"]) == ["a_0", "a_1", "a_1'", "a_1''"]
+
+
+def test_shape_and_span_count_mismatches_are_named_exactly():
+    with pytest.raises(au.AttentionError) as err:
+        au.Attention(["a", "b"], np.full((1, 1, 3, 3), 1 / 3))
+    assert str(err.value) == "weights end in (3, 3), but there are 2 tokens"
+    with pytest.raises(au.AttentionError) as err:
+        au.Attention(["a", "b"], np.full((1, 1, 2, 2), 0.5), spans=[(0, 1)])
+    assert str(err.value) == "1 spans for 2 tokens: give one span (or None) per token"
