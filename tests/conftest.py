@@ -73,3 +73,14 @@ def _restore_matplotlib_settings():
 
     with matplotlib.rc_context():
         yield
+
+
+@pytest.fixture
+def tiny_e5_bin(tmp_path):
+    """A tiny synthetic E5S1 file (``e5_tiny``) in the test's folder; function-scoped, so mutmut credits
+    its work to every test that uses it."""
+    import e5_tiny
+
+    path = tmp_path / "tiny-q4.bin"
+    e5_tiny.write_tiny_e5s1(path)
+    return path

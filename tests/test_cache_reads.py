@@ -16,7 +16,6 @@ import warnings
 import zlib
 from pathlib import Path
 
-import e5_tiny
 import numpy as np
 import pytest
 
@@ -124,10 +123,8 @@ def test_a_flipped_data_byte_fails_the_checksum(tmp_path):
 
 # --- load_cached: what it reports ---------------------------------------------------------------
 @pytest.fixture
-def tiny_bin(tmp_path):
-    path = tmp_path / "tiny-q4.bin"
-    e5_tiny.write_tiny_e5s1(path)
-    return path
+def tiny_bin(tiny_e5_bin):
+    return tiny_e5_bin
 
 
 def _load(path):

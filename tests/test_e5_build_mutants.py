@@ -30,19 +30,15 @@ def test_config_takes_every_size_from_the_header_and_is_eager():
     assert cfg.hidden_act == "gelu" and cfg._attn_implementation == "eager"
 
 
-def test_config_from_a_file_reads_its_header(tmp_path):
-    path = tmp_path / "tiny-q4.bin"
-    e5_tiny.write_tiny_e5s1(path)
-    cfg = e5.build_config(e5.read_e5s1(path))
+def test_config_from_a_file_reads_its_header(tiny_e5_bin):
+    cfg = e5.build_config(e5.read_e5s1(tiny_e5_bin))
     assert (cfg.hidden_size, cfg.num_hidden_layers, cfg.max_position_embeddings) == (32, 1, 24)
 
 
 @pytest.fixture
-def tiny(tmp_path):
-    path = tmp_path / "tiny-q4.bin"
-    e5_tiny.write_tiny_e5s1(path)
-    f = e5.read_e5s1(path)
-    return path, f, e5.dequantize_file(f)
+def tiny(tiny_e5_bin):
+    f = e5.read_e5s1(tiny_e5_bin)
+    return tiny_e5_bin, f, e5.dequantize_file(f)
 
 
 def test_a_missing_weight_is_refused_not_left_on_the_meta_device(tiny):

@@ -22,7 +22,6 @@ import os
 import re
 import struct
 
-import e5_tiny
 import numpy as np
 import pytest
 
@@ -33,11 +32,9 @@ BOS, EOS = "<s>", "</s>"
 
 
 @pytest.fixture
-def tiny(tmp_path):
+def tiny(tiny_e5_bin):
     """The tiny E5S1 file, parsed."""
-    path = tmp_path / "tiny-q4.bin"
-    e5_tiny.write_tiny_e5s1(path)
-    return e5.read_e5s1(path)
+    return e5.read_e5s1(tiny_e5_bin)
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ from attn_utils import e5, models, words
 
 
 @pytest.fixture
-def tiny_bin(tmp_path, monkeypatch):
+def tiny_bin(tiny_e5_bin, tmp_path, monkeypatch):
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(tmp_path / "cache"))
-    path = tmp_path / "tiny-q4.bin"
-    e5_tiny.write_tiny_e5s1(path)
-    return path
+    return tiny_e5_bin
 
 
 def _tokens(tok, text="犬が猫を追う"):

@@ -8,7 +8,6 @@ mutation testing. (The plain-``warnings`` versions of the first two, in
 import warnings
 from pathlib import Path
 
-import e5_tiny
 
 import attn_utils as au
 from attn_utils import e5
@@ -32,9 +31,8 @@ def test_long_text_warning_names_the_extract_line(monkeypatch, tokenizer):
     assert names_marked_line(named, __file__)
 
 
-def test_cache_rebuilt_warning_names_the_load_e5_line(monkeypatch, tmp_path):
-    path = tmp_path / "tiny-q4.bin"
-    e5_tiny.write_tiny_e5s1(path)
+def test_cache_rebuilt_warning_names_the_load_e5_line(monkeypatch, tmp_path, tiny_e5_bin):
+    path = tiny_e5_bin
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(tmp_path / "c"))
     info = e5.load_cached(path)[1]
     Path(info["cache_file"]).write_bytes(b"\x00" * 7)  # shorter than its header
