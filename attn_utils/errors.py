@@ -4,9 +4,12 @@
 ``except AttentionError`` catches them all; the subclasses add ``TypeError``,
 ``IndexError`` or ``KeyError``. ``ModelNotAvailableError`` is an ``OSError``, as
 transformers' ``from_pretrained`` raises. The README's "Bad input" table lists
-which input raises which.
+which input raises which. ``user_stacklevel`` makes the package's warnings name
+the learner's line.
 """
 from __future__ import annotations
+
+import sys
 
 __all__ = [
     "AttentionError",
@@ -52,3 +55,21 @@ class EmptyTextError(AttentionError):
 
 class ModelNotAvailableError(OSError):
     """The requested model can be loaded neither from the Hub nor offline."""
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` at which ``warnings.warn`` names the learner's line: the first frame outside attn_utils.
+
+    Write ``warnings.warn(..., stacklevel=user_stacklevel())`` in the function that
+    warns. A fixed number cannot do this, because ``load_model``, ``extract`` or
+    ``plot_attention`` reach the same warning through different depths of the
+    package. Mutation testing's trampolines (frames of ``mutmut``, which wrap every
+    package function during ``make mutate``) are stepped over like the package's own.
+    """
+    frame, level = sys._getframe(1), 1  # level 1: the function that calls warnings.warn
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in _INSIDE:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_INSIDE = (__name__.partition(".")[0], "mutmut")

@@ -21,6 +21,7 @@ from .errors import (
     AttentionTypeError,
     EmptyTextError,
     TokenNotFoundError,
+    user_stacklevel,
 )
 
 __all__ = ["Attention", "extract", "AttentionError"]
@@ -393,7 +394,7 @@ def run_model(lm: Any, texts: list[str]) -> tuple[Any, Any]:
                 warnings.warn(
                     f"Text of {len(ids)} tokens is longer than the model's limit of {max_len}; "
                     f"the last {len(ids) - max_len} tokens were dropped ({text[:40]!r}...).",
-                    stacklevel=3,
+                    stacklevel=user_stacklevel(),
                 )
     inputs = model_inputs(lm.model, enc)
     with torch.inference_mode():

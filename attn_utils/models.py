@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import e5, japanese
-from .errors import AttentionTypeError, ModelNotAvailableError
+from .errors import AttentionTypeError, ModelNotAvailableError, user_stacklevel
 from .offline import (
     BUNDLED_NAMES,
     E5_NAMES,
@@ -313,7 +313,7 @@ def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None,
             lm = OFFLINE_FALLBACKS[name](name, reason)
             lm.extra["decided_in_s"] = decided
             if lm.note:
-                warnings.warn(lm.note, FallbackWarning, stacklevel=2)  # attributed to the caller's line
+                warnings.warn(lm.note, FallbackWarning, stacklevel=user_stacklevel())
             return lm
         raise ModelNotAvailableError(
             f"Cannot load {name!r}: {reason}, it is not in the local Hugging Face cache, "

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .errors import user_stacklevel
 from .extract import Attention
 
 __all__ = [
@@ -70,7 +71,7 @@ def _register_japanese_font() -> str | None:
     if path is None:
         if not _warned_no_font:
             _warned_no_font = True
-            warnings.warn(_FONT_HINT, UserWarning, stacklevel=4)
+            warnings.warn(_FONT_HINT, UserWarning, stacklevel=user_stacklevel())
         return None
     if not any(Path(f.fname) == path for f in font_manager.fontManager.ttflist):
         font_manager.fontManager.addfont(str(path))

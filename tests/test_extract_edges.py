@@ -109,19 +109,6 @@ def test_without_spans_pieces_join_their_word_but_never_a_special_token():
     np.testing.assert_allclose(words.weights.sum(-1), 1.0, atol=1e-6)
 
 
-@pytest.mark.skipif("MUTANT_UNDER_TEST" in __import__("os").environ, reason="mutmut adds a frame to every call")
-def test_long_text_warning_names_the_callers_line(tokenizer):
-    from conftest import tiny
-
-    lm = tiny("bert", tokenizer)
-    lm.model.config.max_position_embeddings = 20
-    with pytest.warns(UserWarning, match="longer than the model's limit") as record:
-        au.extract(lm, "alpha " * 30)  # the line the warning must name
-    (w,) = [r for r in record if "limit" in str(r.message)]
-    assert w.filename == __file__
-    assert "the line the warning must name" in open(__file__, encoding="utf-8").read().splitlines()[w.lineno - 1]
-
-
 def test_to_words_counts_words_merged_by_a_straddling_token():
     att = au.Attention(["[CLS]", "ab c", "d", "[SEP]"], np.full((1, 1, 4, 4), 0.25), text="ab cd",
                        spans=[None, (0, 4), (4, 5), None])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import attn_utils as au
+from warn_record import named_lines, names_marked_line
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("fugashi") is None, reason="needs fugashi (pip install fugashi unidic-lite)")
 
@@ -19,13 +20,9 @@ V3_TOKENS = {
 
 def test_fallback_warning_points_at_the_callers_line(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with named_lines(au.FallbackWarning) as named:
         au.load_model("tohoku-nlp/bert-base-japanese-v3")  # the line the warning must name
-    ours = [w for w in caught if issubclass(w.category, au.FallbackWarning)]
-    assert len(ours) == 1, [str(w.message) for w in ours]
-    assert ours[0].filename == __file__
-    assert "the line the warning must name" in open(__file__, encoding="utf-8").read().splitlines()[ours[0].lineno - 1]
+    assert names_marked_line(named, __file__), named
 
 
 @pytest.mark.parametrize("text", list(V3_TOKENS))

@@ -22,7 +22,7 @@ import attn_utils as au  # noqa: E402
 from attn_utils import e5, offline, plot as au_plot  # noqa: E402
 from attn_utils.plot import attention_shapes  # noqa: E402
 from attn_utils.treebank import Sentence  # noqa: E402
-from warn_spy import named_lines, names_marked_line  # noqa: E402
+from warn_record import named_lines, names_marked_line  # noqa: E402
 
 probing, tbk = sys.modules["attn_utils.probing"], sys.modules["attn_utils.treebank"]
 
@@ -70,14 +70,12 @@ def test_the_font_is_added_to_matplotlib_once_and_only_when_absent(monkeypatch, 
 
 
 def test_missing_font_warning_names_the_users_line(monkeypatch):
-    """The warning names the line that called the plot function (counted as warn() does, minus mutmut's frames)."""
+    """The warning names the line that called the plot function."""
     monkeypatch.setattr(au_plot, "_japanese_font_file", lambda: None)
     monkeypatch.setattr(au_plot, "_warned_no_font", False)
     att = au.Attention(["[CLS]", "犬", "[SEP]"], np.full((1, 1, 3, 3), 1 / 3, dtype=np.float32))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with named_lines(monkeypatch, UserWarning, au_plot._FONT_HINT) as named:
-            au.plot_heatmap(att)  # the line the warning must name
+    with named_lines(UserWarning, au_plot._FONT_HINT) as named:
+        au.plot_heatmap(att)  # the line the warning must name
     assert names_marked_line(named, __file__)
     monkeypatch.undo()
     monkeypatch.setattr(au_plot, "_japanese_font_file", lambda: None)
@@ -236,6 +234,7 @@ def test_alignment_report_shares(monkeypatch):
     report = au.alignment_report(None, [three])
     assert report.to_dict() == {"words": 3, "crossed": 2, "without_token": 1,
                                 "crossed_share": 2 / 3, "without_token_share": 1 / 3}
+    assert [type(v) for v in report] == [int, int, int, float, float]  # counts stay ints, not 3.0
     report = au.alignment_report(None, [one])
     assert report.to_dict() == {"words": 1, "crossed": 0, "without_token": 1,
                                 "crossed_share": 0.0, "without_token_share": 1.0}
