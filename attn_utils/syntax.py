@@ -37,12 +37,13 @@ Japanese about a fifth of the short units are merged into another).
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .errors import AttentionError
+from .errors import AttentionError, user_stacklevel
 from .extract import _batches, _check_batch_size, run_model
 from .stats import binomial_interval, split_half
 from .treebank import Sentence, _token_spans, align_words, poss_source
@@ -335,7 +336,12 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
         raise AttentionError("syntax_table() needs syntax_heads(..., split=True): the head is chosen on one half "
                              "of the sentences and reported on the other")
     select_idx, report_idx = split_half(len(sentences))
-    mask = scores.attrs.get("scorable") or tuple((True,) * len(s) for s in sentences)
+    mask = scores.attrs.get("scorable")
+    if mask is None:  # e.g. read back from a CSV file, or from a pandas operation that drops attrs
+        warnings.warn("syntax_table(): the scores have no attrs['scorable'] (syntax_heads sets it), so every word "
+                      "is counted, also words without a token of their own; pass syntax_heads' own DataFrame, "
+                      "or the model itself", UserWarning, stacklevel=user_stacklevel())
+        mask = tuple((True,) * len(s) for s in sentences)
     if len(mask) != len(sentences):
         raise AttentionError(f"scores were computed on {len(mask)} sentences, but {len(sentences)} were given")
     base_select = syntax_baseline([sentences[i] for i in select_idx], True, [mask[i] for i in select_idx])

@@ -230,7 +230,8 @@ def alignment_report(lm: Any, sentences: Sequence[Sentence]) -> pd.Series:
         Series with ``words``, ``crossed`` (words that share a token with
         another word: word and pieces do not nest), ``without_token`` (words
         merged into an earlier word's group, see :func:`align_words`), and the
-        shares ``crossed_share``, ``without_token_share``.
+        shares ``crossed_share``, ``without_token_share``; the counts are
+        ``int`` (the Series has dtype ``object``, so they do not print as floats).
     """
     spans = _token_spans(lm, [s.text for s in sentences])
     words = crossed = without = 0
@@ -238,8 +239,9 @@ def alignment_report(lm: Any, sentences: Sequence[Sentence]) -> pd.Series:
         owner = align_words(tspans, sent.spans)
         c, w = _nesting(tspans, sent.spans, owner)
         words, crossed, without = words + len(sent), crossed + c, without + w
-    return pd.Series({"words": words, "crossed": crossed, "without_token": without,
-                      "crossed_share": crossed / max(words, 1), "without_token_share": without / max(words, 1)})
+    return pd.Series({"words": words, "crossed": crossed, "without_token": without,  # object: counts print as ints
+                      "crossed_share": crossed / max(words, 1), "without_token_share": without / max(words, 1)},
+                     dtype=object)
 
 
 def poss_source(sent: Sentence) -> list[int]:

@@ -17,16 +17,18 @@ import attn_utils as au
 from attn_utils.syntax import DIRECTIONS, _labels
 from conftest import tiny
 from test_syntax import sent
+from warn_record import named_lines, names_marked_line
 
 HEADS = list(itertools.product(DIRECTIONS, [0], [0, 1]))  # 2 directions x 1 layer x 2 heads
 COLUMNS = ["count", "n", "layer", "head", "direction", "accuracy", "low", "high", "offset", "offset_accuracy",
            "margin"]
 
 
-def scores_frame(sentences, acc=None, n=None, scorable=None):
+def scores_frame(sentences, acc=None, n=None, scorable=None, keep_attrs=True):
     """A syntax_heads(..., split=True) frame: every label in both halves, 4 heads each.
 
-    ``acc`` / ``n`` map ``(half, relation)`` to the 4 accuracies / the word count (default 0.5s and 4).
+    ``acc`` / ``n`` map ``(half, relation)`` to the 4 accuracies / the word count (default 0.5s and 4);
+    ``scorable`` is its attrs["scorable"] (default every word), none at all without ``keep_attrs``.
     """
     acc, n = acc or {}, n or {}
     labels = dict.fromkeys(lab for s in sentences for r in s.relations for lab in _labels(r))
@@ -35,7 +37,8 @@ def scores_frame(sentences, acc=None, n=None, scorable=None):
             for head, a in zip(HEADS, acc.get((half, rel), [0.5] * 4))]
     frame = pd.DataFrame(rows, columns=["half", "relation", "direction", "layer", "head", "accuracy", "n"])
     frame = frame.set_index(["half", "relation", "direction", "layer", "head"])
-    if scorable is not None:
+    if keep_attrs:
+        scorable = scorable if scorable is not None else [[True] * len(s) for s in sentences]
         frame.attrs["scorable"] = tuple(tuple(m) for m in scorable)
     return frame
 
@@ -61,8 +64,11 @@ def test_scorable_mask_decides_counts_the_offset_choice_and_the_offset_accuracy(
     # select half without word 3: only offset +1 hits; report half without word 3: +1 is always right
     assert table.loc["obj", "offset"] == 1 and table.loc["obj", "offset_accuracy"] == 1.0
     assert table.loc["obj", "margin"] == pytest.approx(0.5 - 1.0)
-    # no attrs["scorable"] (e.g. a frame read back from disk): every word counts
-    plain = au.syntax_table(scores_frame([S0, S1]), [S0, S1], min_count=1)
+    # no attrs["scorable"] (e.g. a frame read back from disk): every word counts, and a warning says so
+    with named_lines(UserWarning, "no attrs['scorable'] (syntax_heads sets it), so every word is counted") as named:
+        bare = scores_frame([S0, S1], keep_attrs=False)
+        plain = au.syntax_table(bare, [S0, S1], min_count=1)  # the line the warning must name
+    assert names_marked_line(named, __file__)
     assert plain.loc["all", "count"] == 10 and plain.loc["obj", "count"] == 4
     assert plain.loc["obj", "offset"] == -2 and plain.loc["obj", "offset_accuracy"] == 0.0
     assert plain.attrs["min_count"] == 1
