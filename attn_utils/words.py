@@ -268,12 +268,16 @@ def _align(spans: Sequence[Span | None], words: Sequence[Span]) -> tuple[list[li
         while last + 1 < len(words) and words[last + 1][0] < b:
             last += 1
         key_of.append(("word", first, last))
-    # union the word ranges touched by one token (a straddling token merges words)
-    parent = list(range(len(words)))
+    # union the word ranges touched by one token (a straddling token merges words): first mark which
+    # neighbours some token joins, then give each run of joined words its first word, whatever the token order
+    joined = [False] * len(words)  # joined[w]: one token covers words w - 1 and w
     for key in key_of:
         if key[0] == "word":
-            for w in range(key[1] + 1, key[2] + 1):
-                parent[w] = parent[w - 1]
+            joined[key[1] + 1 : key[2] + 1] = [True] * (key[2] - key[1])
+    parent = list(range(len(words)))
+    for w in range(1, len(words)):
+        if joined[w]:
+            parent[w] = parent[w - 1]
     merged = sum(1 for w in range(len(words)) if parent[w] != w)
     groups: dict[Any, list[int]] = {}
     for i, key in enumerate(key_of):

@@ -222,3 +222,12 @@ def test_bare_word_marks_point_at_the_next_tokens_start_or_the_end():
     ids = [0, 1, 0, 2, 0, 3, 0]
     spans = [(0, 0), (0, 1), (1, 1), (2, 3), (3, 3), None, None]
     assert W._empty_pieces_point_forward(tok, ids, spans) == [(0, 0), (0, 1), (2, 2), (2, 3), (3, 3), None, None]
+
+
+@pytest.mark.parametrize("spans", [[None, (1, 3), (3, 5), None], [None, (3, 5), (1, 3), None]],
+                         ids=["in order", "out of order"])
+def test_tokens_straddling_a_chain_of_words_merge_all_of_it_in_either_order(spans):
+    """Token 1 joins words 0-1 and token 2 joins words 1-2 (or the other way round): one word over all three,
+    whatever order the offsets come in (some tokenizers give non-monotonic offsets)."""
+    words = [(0, 2), (2, 4), (4, 6)]
+    assert W._align(spans, words) == ([[0], [1, 2], [3]], [None, (0, 6), None], 2)
