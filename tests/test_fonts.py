@@ -75,7 +75,8 @@ def test_missing_font_package_warns_once_with_the_pip_command(ja_att, monkeypatc
         for _ in range(3):
             plt.close(au.plot_heatmap(ja_att, layer=0, head=0))
     ours = [w for w in caught if "matplotlib-fontja" in str(w.message)]
-    assert len(ours) == 1 and "pip install matplotlib-fontja" in str(ours[0].message)
+    assert len(ours) == 1 and ours[0].category is UserWarning
+    assert "pip install matplotlib-fontja" in str(ours[0].message)
 
 
 def test_japanese_only_in_a_tick_formatter_still_gets_the_font_on_ticks_made_later():

