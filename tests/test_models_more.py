@@ -7,7 +7,6 @@ import urllib.request
 import pytest
 
 import attn_utils as au
-from attn_utils import models
 
 
 class _Ok(http.server.BaseHTTPRequestHandler):
