@@ -65,7 +65,9 @@ def test_scorable_mask_decides_counts_the_offset_choice_and_the_offset_accuracy(
     assert table.loc["obj", "offset"] == 1 and table.loc["obj", "offset_accuracy"] == 1.0
     assert table.loc["obj", "margin"] == pytest.approx(0.5 - 1.0)
     # no attrs["scorable"] (e.g. a frame read back from disk): every word counts, and a warning says so
-    with named_lines(UserWarning, "no attrs['scorable'] (syntax_heads sets it), so every word is counted") as named:
+    message = ("syntax_table(): the scores have no attrs['scorable'] (syntax_heads sets it), so every word is "
+               "counted, also words without a token of their own; pass syntax_heads' own DataFrame, or the model itself")
+    with named_lines(UserWarning, message) as named:
         bare = scores_frame([S0, S1], keep_attrs=False)
         plain = au.syntax_table(bare, [S0, S1], min_count=1)  # the line the warning must name
     assert names_marked_line(named, __file__)

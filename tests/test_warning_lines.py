@@ -5,6 +5,7 @@ Read from Python's own warning record (``warn_record.named_lines``); the
 package steps over mutmut's trampolines itself, so these tests also hold, and
 kill ``stacklevel`` mutants, under mutation testing.
 """
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -52,14 +53,22 @@ def test_long_text_warning_names_the_extract_line(tokenizer):
 
 def test_long_text_warning_names_the_token_ablation_line_and_the_ablation_is_truncated_alike(tokenizer):
     """token_ablation reaches the same warning one package frame deeper than extract does; its own
-    forward passes see the same truncated tokens as its extract() (no crash past the position limit)."""
+    forward passes see the same truncated tokens as its extract() (no crash past the position limit), asked
+    for explicitly (transformers 4.x logs "Truncation was not explicitly activated" otherwise)."""
     from conftest import tiny
 
     lm = tiny("bert", tokenizer)
     lm.model.config.max_position_embeddings = 20
-    with named_lines(UserWarning, "longer than the model's limit") as named:
-        table = au.token_ablation(lm, "alpha beta " * 15, 2)  # the line the warning must name
+    logged = logging.Handler()
+    logged.emit, logged.records = lambda record: logged.records.append(record.getMessage()), []
+    logging.getLogger("transformers").addHandler(logged)  # its own handler: transformers does not propagate
+    try:
+        with named_lines(UserWarning, "longer than the model's limit") as named:
+            table = au.token_ablation(lm, "alpha beta " * 15, 2)  # the line the warning must name
+    finally:
+        logging.getLogger("transformers").removeHandler(logged)
     assert names_marked_line(named, __file__)
+    assert not [m for m in logged.records if "Truncation was not explicitly activated" in m]
     fits = au.token_ablation(lm, "alpha beta " * 9, 2)  # 18 words + [CLS] + [SEP]: the 20 tokens kept above
     assert len(table) == 20 - 2 - 1  # every kept token but [CLS], [SEP] and the query
     pd.testing.assert_frame_equal(table, fits, atol=1e-5)
