@@ -61,9 +61,9 @@ def user_stacklevel() -> int:  # pragma: no mutate block (a trampoline around th
     """The ``stacklevel`` at which ``warnings.warn`` names the learner's line: the first frame outside attn_utils.
 
     Write ``warnings.warn(..., stacklevel=user_stacklevel())`` in the function that
-    warns. A fixed number cannot do this, because ``load_model``, ``extract`` or
-    ``plot_attention`` reach the same warning through different depths of the
-    package. Mutation testing's trampolines (frames of ``mutmut``, which wrap every
+    warns. A fixed number cannot do this: ``load_e5`` and ``load_model`` reach the e5
+    cache warning, ``extract`` and ``token_ablation`` the long-text one, through
+    different depths of the package. Mutation testing's trampolines (frames of ``mutmut``, which wrap every
     package function during ``make mutate``) are stepped over like the package's own.
     This function itself is left unmutated, so that no trampoline sits between it and
     its caller; ``tests/test_warning_lines.py`` checks it directly.
