@@ -28,7 +28,7 @@ import numpy as np
 
 from .errors import AttentionError, AttentionIndexError, AttentionTypeError
 
-__all__ = ["RoleItem", "RoleEffects", "role_position", "passing", "DIRECTIONS"]
+__all__ = ["RoleItem", "RoleEffects", "role_position", "passing", "frame_items", "DIRECTIONS"]
 
 Span = tuple[int, int]
 DIRECTIONS = ("verb->noun", "noun->verb")
@@ -113,6 +113,43 @@ class RoleEffects:
         if not first.any() or not second.any():
             raise AttentionError("by_order() needs sentences in both orders (role-A noun first and second)")
         return self.role[first].mean(0), self.role[second].mean(0)
+
+
+def frame_items(a: str, b: str, verb: str, marks: tuple[str, str] = ("が", "を"),
+                prefix: Sequence[str] = ("今日", "、"), of: str = "noun") -> list[RoleItem]:
+    """The four counterbalanced sentences of one set, as in notebook 04's frame 「今日、犬が猫を追う」.
+
+    The sentences are ``a-ga b-o V``, ``b-ga a-o V`` (role-A noun first) and ``b-o a-ga V``,
+    ``a-o b-ga V`` (role-A noun second), so role, order and noun vary independently.
+    Words: the ``prefix`` words, then noun, mark, noun, mark, verb.
+
+    Args:
+        a, b: the two nouns.
+        verb: the verb (one word).
+        marks: the role-A and role-B markers (``("が", "を")``; ``("が", "に")`` for a passive).
+        prefix: words before the first noun (「今日」「、」 keeps e5's sentence-initial ``▁`` off the nouns).
+        of: ``"noun"``: role_a/role_b are the nouns; ``"particle"``: they are the two markers.
+
+    Returns:
+        four :class:`RoleItem`, in the order above (``a_is_second``: False, False, True, True).
+    """
+    if of not in ("noun", "particle"):
+        raise AttentionError(f"of must be 'noun' or 'particle', got {of!r}")
+    ma, mb = marks
+    orders = [((a, ma), (b, mb)), ((b, ma), (a, mb)), ((b, mb), (a, ma)), ((a, mb), (b, ma))]
+    items = []
+    for first, second in orders:
+        words = [*prefix, first[0], first[1], second[0], second[1], verb]
+        spans, start = [], 0
+        for w in words:
+            spans.append((start, start + len(w)))
+            start += len(w)
+        k = len(prefix)
+        a_first = first[1] == ma                       # the role-A mark follows the first noun
+        na, nb = (k, k + 2) if a_first else (k + 2, k)  # noun positions of role A and role B
+        ia, ib = (na, nb) if of == "noun" else (na + 1, nb + 1)
+        items.append(RoleItem("".join(words), tuple(spans), len(words) - 1, ia, ib))
+    return items
 
 
 def _word_position(att: Any, span: Span, text: str) -> int:

@@ -4,7 +4,7 @@ import pytest
 
 import attn_utils as au
 from attn_utils.errors import AttentionError
-from attn_utils.roles import RoleItem, passing, role_position
+from attn_utils.roles import RoleItem, frame_items, passing, role_position
 
 SENTENCES = {  # text -> (subject, object): counterbalanced like notebook 04 (names and order swapped)
     "the dog chased the cat": ("dog", "cat"),
@@ -65,3 +65,23 @@ def test_a_word_split_by_a_token_is_an_error(minilm):
         role_position(minilm, [item])
     with pytest.raises(ValueError, match="direction"):
         role_position(minilm, [_item("the dog chased the cat", "dog", "cat")], direction="up")
+
+
+def test_frame_items_build_the_four_counterbalanced_sentences():
+    items = frame_items("犬", "猫", "追う")
+    assert [i.text for i in items] == ["今日、犬が猫を追う", "今日、猫が犬を追う", "今日、猫を犬が追う", "今日、犬を猫が追う"]
+    for item in items:
+        assert [item.text[s:e] for s, e in item.words] == ["今日", "、", *item.text[3:7], "追う"]
+        assert item.text[slice(*item.words[item.verb])] == "追う"
+        assert item.text[item.words[item.role_a][1]] == "が"       # the role-A noun is followed by が
+        assert item.text[item.words[item.role_b][1]] == "を"
+    assert [i.a_is_second for i in items] == [False, False, True, True]
+    assert [i.text[slice(*i.words[i.role_a])] for i in items] == ["犬", "猫", "犬", "猫"]
+    particles = frame_items("犬", "猫", "追う", of="particle")
+    assert [(p.text[slice(*p.words[p.role_a])], p.text[slice(*p.words[p.role_b])]) for p in particles] == [("が", "を")] * 4
+    assert [p.a_is_second for p in particles] == [False, False, True, True]
+    passive = frame_items("猫", "犬", "追われる", marks=("が", "に"), prefix=())
+    assert passive[2].text == "犬に猫が追われる" and passive[2].words[0] == (0, 1)
+    assert passive[2].text[slice(*passive[2].words[passive[2].role_a])] == "猫"
+    with pytest.raises(ValueError, match="noun' or 'particle"):
+        frame_items("犬", "猫", "追う", of="verb")
