@@ -394,3 +394,59 @@ def test_treebank_offsets_check_reads_sentences_and_counts_subtypes(capsys):
     fails(ex.check_treebank_offsets, r"オフセット \+1 の正解率", {k: 0.0 for k in offsets}, **kw)
     nsubj = {k: float(k == 1) for k in offsets}  # dog(2) -> chased(3); the subtype counts as nsubj
     passes(capsys, ex.check_treebank_offsets, nsubj, sentences=sentences, relation="nsubj", offsets=offsets)
+
+
+def _order_atts(d1, d2, layer=1, head=2):
+    """Two word-level attentions (犬 first / 犬 second) whose head (layer, head) has 追う→犬 − 追う→猫 = d1, d2."""
+    atts = {}
+    for i, (text, toks, d) in enumerate([("犬が猫を追う", ["[CLS]", "犬", "が", "猫", "を", "追う", "[SEP]"], d1),
+                                         ("猫を犬が追う", ["[CLS]", "猫", "を", "犬", "が", "追う", "[SEP]"], d2)]):
+        att = random_attention(toks, seed=i)
+        w = att.weights.copy()
+        row = np.full(7, 0.1)
+        row[toks.index("犬")], row[toks.index("猫")] = 0.2 + d / 2, 0.2 - d / 2
+        row[0] = 1 - row[1:].sum()
+        w[layer, head, 5] = row
+        atts[text] = au.Attention(toks, w)
+    return atts
+
+
+@pytest.mark.parametrize("d1, d2, reading", [(0.1, 0.08, "役割"), (-0.1, 0.08, "位置"), (0.1, 0.02, "決められない"),
+                                             (-0.06, -0.3, "役割"), (0.3, -0.06, "位置"), (0.04, -0.3, "決められない")])
+def test_order_flip_check_applies_the_stated_rule(capsys, d1, d2, reading):
+    atts = _order_atts(d1, d2)
+    kw = dict(atts=atts, query="追う", a="犬", b="猫", layer=1, head=2)
+    diffs = {t: float(a.weights[1, 2, 5, a.position("犬")] - a.weights[1, 2, 5, a.position("猫")]) for t, a in atts.items()}
+    np.testing.assert_allclose(list(diffs.values()), [d1, d2], atol=1e-6)
+    out = passes(capsys, ex.check_order_flip, diffs, reading, **kw)
+    assert reading in out
+    for other in {"役割", "位置", "決められない"} - {reading}:
+        fails(ex.check_order_flip, f"読み方が違います.*「{reading}」", diffs, other, **kw)
+
+
+def test_order_flip_check_accepts_other_forms_and_names_the_mistakes(capsys):
+    import pandas as pd
+
+    atts = _order_atts(-0.1, 0.08)
+    kw = dict(atts=atts, query="追う", a="犬", b="猫", layer=1, head=2)
+    diffs = {t: a.weights[1, 2, 5, a.position("犬")] - a.weights[1, 2, 5, a.position("猫")] for t, a in atts.items()}
+    passes(capsys, ex.check_order_flip, diffs, "位置", **kw)                       # numpy float32 values
+    passes(capsys, ex.check_order_flip, pd.Series(diffs), "position", **kw)       # a Series, the English word
+    passes(capsys, ex.check_order_flip, {t: np.array(v) for t, v in diffs.items()}, " 位置", **kw)
+    passes(capsys, ex.check_order_flip, diffs, "位置", **{**kw, "layer": -2, "head": -2})  # negative indices
+    fails(ex.check_order_flip, "符号が逆", {t: -v for t, v in diffs.items()}, "位置", **kw)
+    mean = {t: float(a.weights[1, :, 5, a.position("犬")].mean() - a.weights[1, :, 5, a.position("猫")].mean())
+            for t, a in atts.items()}
+    fails(ex.check_order_flip, "ヘッドの平均", mean, "位置", **kw)
+    off_by_one = {t: float(a.weights[1, 3, 5, a.position("犬")] - a.weights[1, 3, 5, a.position("猫")])
+                  for t, a in atts.items()}
+    fails(ex.check_order_flip, "の差 の値が合っていません", off_by_one, "位置", **kw)
+    swapped = dict(zip(diffs, list(diffs.values())[::-1]))
+    fails(ex.check_order_flip, "の差 の値が合っていません", swapped, "位置", **kw)
+    fails(ex.check_order_flip, "辞書", list(diffs.values()), "位置", **kw)
+    fails(ex.check_order_flip, "辞書", {"犬が猫を追う": 0.1}, "位置", **kw)
+    fails(ex.check_order_flip, "数 1 つ", {t: [v, v] for t, v in diffs.items()}, "位置", **kw)
+    fails(ex.check_order_flip, "どれか", diffs, "位置に沿う", **kw)
+    fails(ex.check_order_flip, "どれか", diffs, 1, **kw)
+    ex.check_order_flip(None, None, **kw)
+    assert "まだ答えがありません" in capsys.readouterr().out

@@ -54,6 +54,59 @@ def check_order_shares(shares: Any, *, atts: Mapping[str, Any], query: str, a: s
     return ", ".join(f"{t}: {s:.0%}" for t, s in shares.items())
 
 
+#: Accepted spellings of the three readings of :func:`check_order_flip`.
+ORDER_READINGS = {"役割": "役割", "role": "役割", "位置": "位置", "position": "位置",
+                  "決められない": "決められない", "どちらとも言えない": "決められない", "undecided": "決められない"}
+
+
+@exercise("練習 (語順を入れ替える: 1 つのヘッドで)")
+def check_order_flip(diffs: Any, reading: Any, *, atts: Mapping[str, Any], query: str, a: str, b: str,
+                     layer: int, head: int, threshold: float = 0.05) -> str:
+    """``diffs[text]`` = weight(query -> a) - weight(query -> b) in one head; ``reading`` by the rule below.
+
+    Rule (stated in the notebook before measuring): both ``|diff| >= threshold`` and the same sign ->
+    "役割" (the same noun wins in both orders); both ``>= threshold`` and opposite signs -> "位置"
+    (the noun in the same place wins); otherwise "決められない".
+    """
+    if hasattr(diffs, "to_dict") and not isinstance(diffs, Mapping):
+        diffs = diffs.to_dict()                                   # a pandas Series indexed by the texts
+    if not isinstance(diffs, Mapping) or set(diffs) != set(atts):
+        raise ExerciseError(f"diffs は文をキーにした辞書にしましょう: {list(atts)}")
+    L = H = None
+    want = {}
+    for text, att in atts.items():
+        L, H = att.layer_index(layer), att.head_index(head)
+        w = att.weights[L, H, att.position(query)].astype(np.float64)
+        want[text] = float(w[att.position(a)] - w[att.position(b)])
+    got = {}
+    for text in atts:
+        value = diffs[text]
+        try:
+            got[text] = float(np.asarray(value, dtype=np.float64).reshape(()))
+        except (TypeError, ValueError):
+            raise ExerciseError(f"「{text}」の値は数 1 つにしましょう (いまは {type(value).__name__})。") from None
+    if all(abs(got[t] + want[t]) < 1e-5 for t in atts) and any(abs(want[t]) > 1e-5 for t in atts):
+        raise ExerciseError(f"符号が逆です: 「{query}→{a}」から「{query}→{b}」を引きます。")
+    for text, att in atts.items():
+        mean_heads = att.weights[L, :, att.position(query)].mean(0).astype(np.float64)
+        if abs(got[text] - want[text]) > 1e-5 and abs(got[text] - (mean_heads[att.position(a)]
+                                                                   - mean_heads[att.position(b)])) < 1e-5:
+            raise ExerciseError(f"「{text}」がヘッドの平均になっています。ヘッド {H} だけを使います。")
+        check_close(got[text], want[text], atol=1e-5, name=f"「{text}」の差")
+    if not isinstance(reading, str) or reading.strip() not in ORDER_READINGS:
+        raise ExerciseError("reading は \"役割\"、\"位置\"、\"決められない\" のどれかにしましょう。")
+    d = list(want.values())
+    big = all(abs(x) >= threshold for x in d)
+    right = ("役割" if np.sign(d[0]) == np.sign(d[1]) else "位置") if big else "決められない"
+    values = "、".join(f"{v:+.3f}" for v in d)
+    if ORDER_READINGS[reading.strip()] != right:
+        why = (f"差は {values} で、どちらかの大きさが {threshold} に届きません" if not big else
+               f"差は {values} で、2 文で符号が{'同じ' if right == '役割' else '逆'}です")
+        raise ExerciseError(f"読み方が違います: {why}。決めておいた規則では「{right}」です。")
+    note = " (2 文とも同じ名詞なので、名詞そのものに沿う可能性は残ります)" if right == "役割" else ""
+    return f"第 {L} 層・ヘッド {H}: 差 {values} → {right}{note}"
+
+
 @exercise("練習 (学習で何が変わる? 乱数の重みと比べる)")
 def check_entropy_pair(trained: Any, untrained: Any, *, att_trained: Any, att_untrained: Any) -> str:
     """Mean row entropy over all layers and heads, divided by ln n, for a trained and an untrained model."""
