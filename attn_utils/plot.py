@@ -298,17 +298,18 @@ def attention_shapes(seq_len: int, d_model: int, heads: int) -> list[tuple[str, 
         raise ValueError(f"d_model ({d_model}) must be divisible by heads ({heads}); valid head counts: {valid}")
     T, D, h, d = seq_len, d_model, heads, d_model // heads
     return [
-        ("input $x$", "(T, d_model)", (T, D)),
+        ("入力 (input) $x$", "(T, d_model)", (T, D)),
         ("$Q, K, V = x\\,W_Q,\\ x\\,W_K,\\ x\\,W_V$", "(T, d_model)", (T, D)),
-        ("split into heads", "(h, T, d_head)", (h, T, d)),
-        ("scores $QK^\\top / \\sqrt{d_{head}}$", "(h, T, T)", (h, T, T)),
-        ("weights = softmax(scores)\nrows sum to 1", "(h, T, T)", (h, T, T)),
-        ("weights @ $V$", "(h, T, d_head)", (h, T, d)),
-        ("concatenate heads", "(T, d_model)", (T, D)),
-        ("output = concat $W_O$", "(T, d_model)", (T, D)),
+        ("ヘッドに分ける\n(split into heads)", "(h, T, d_head)", (h, T, d)),
+        ("スコア (scores)\n$QK^\\top / \\sqrt{d_{head}}$", "(h, T, T)", (h, T, T)),
+        ("重み = softmax(スコア)\n各行の和は 1", "(h, T, T)", (h, T, T)),
+        ("重み @ $V$", "(h, T, d_head)", (h, T, d)),
+        ("ヘッドをつなぐ\n(concatenate)", "(T, d_model)", (T, D)),
+        ("出力 (output)\n= concat $W_O$", "(T, d_model)", (T, D)),
     ]
 
 
+@_japanese_aware
 def plot_shapes(seq_len: int = 5, d_model: int = 8, heads: int = 2, *, figsize: tuple[float, float] | None = None) -> Any:
     """The shapes of the tensors through one attention layer, drawn to scale (one square per number).
 
@@ -382,8 +383,8 @@ def plot_shapes(seq_len: int = 5, d_model: int = 8, heads: int = 2, *, figsize: 
     ax.set_ylim(mid - T * cell * 1.5 - sep - 1.6, mid + T * cell * 1.5 + sep + h * lift + 0.2)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(f"one attention layer: T = {T} tokens, d_model = {D}, h = {h} heads, d_head = {D // h}"
-                 "  (one square = one number; stacked = heads)", fontsize=10)
+    ax.set_title(f"attention の 1 層: T = {T} トークン, d_model = {D}, h = {h} ヘッド, d_head = {D // h}"
+                 "  (四角 1 つ = 数 1 つ、重なり = ヘッド)", fontsize=10)
     return fig
 
 

@@ -18,6 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .plot import japanese_labels
+
 __all__ = ["attention_toy", "toy_values", "toy_figure", "interactive_frontend"]
 
 _COLORS = {"q": "crimson", "k1": "tab:blue", "k2": "tab:orange"}
@@ -63,10 +65,10 @@ def _draw(fig: Any, q: Sequence[float], k1: Sequence[float], k2: Sequence[float]
         ax_vec.text(vec[0] * 1.08, vec[1] * 1.08 + 0.05, name, color=_COLORS[name], fontsize=11, weight="bold")
     ax_vec.axhline(0, color="0.85", lw=0.8, zorder=0)
     ax_vec.axvline(0, color="0.85", lw=0.8, zorder=0)
-    ax_vec.set(xlim=(-2.2, 2.2), ylim=(-2.2, 2.2), aspect="equal", title="query and keys")
+    ax_vec.set(xlim=(-2.2, 2.2), ylim=(-2.2, 2.2), aspect="equal", title="query と key (平面のベクトル)")
     x = np.arange(2)
-    ax_bar.bar(x - 0.2, values["scores"], width=0.4, color="0.7", label="score q·k / √d")
-    ax_bar.bar(x + 0.2, values["weights"], width=0.4, color=[_COLORS["k1"], _COLORS["k2"]], label="softmax weight")
+    ax_bar.bar(x - 0.2, values["scores"], width=0.4, color="0.7", label="スコア (score) q·k / √d")
+    ax_bar.bar(x + 0.2, values["weights"], width=0.4, color=[_COLORS["k1"], _COLORS["k2"]], label="softmax の重み (weight)")
     for i in range(2):
         ax_bar.text(i - 0.2, values["scores"][i], f"{values['scores'][i]:.2f}", ha="center",
                     va="bottom" if values["scores"][i] >= 0 else "top", fontsize=9)
@@ -75,8 +77,9 @@ def _draw(fig: Any, q: Sequence[float], k1: Sequence[float], k2: Sequence[float]
     ax_bar.set_xticks(x, ["key k1", "key k2"])
     top = max(1.1, float(np.abs(values["scores"]).max()) * 1.25)
     ax_bar.set(ylim=(min(0.0, float(values["scores"].min()) * 1.25), top),
-               title=f"√d = {sqrt_d:.2f}:  weights {values['weights'][0]:.2f} / {values['weights'][1]:.2f}")
+               title=f"√d = {sqrt_d:.2f}:  重み {values['weights'][0]:.2f} / {values['weights'][1]:.2f}")
     ax_bar.legend(fontsize=8, loc="upper right")
+    japanese_labels(fig)
 
 
 def toy_figure(q: Sequence[float] = (1.0, 0.5), k1: Sequence[float] = (1.0, 0.0), k2: Sequence[float] = (0.0, 1.0),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import attn_utils as au
+from attn_utils.widgets import toy_figure
 from attn_utils import plot as au_plot
 
 matplotlib.use("Agg")
@@ -29,6 +30,9 @@ PLOTS = {
     "heads_lines": lambda att: au.plot_heads(att, layer=1),
     "heads_heatmap": lambda att: au.plot_heads(att, layer=1, kind="heatmap"),
     "grid": lambda att: au.plot_grid(att.pair("犬", "猫"), title="犬 → 猫"),
+    # the two figures of notebook 01 whose own labels are Japanese
+    "shapes": lambda att: au.plot_shapes(),
+    "toy": lambda att: toy_figure(),
 }
 
 

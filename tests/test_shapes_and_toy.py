@@ -69,7 +69,7 @@ def test_toy_is_static_without_a_frontend(monkeypatch):
     assert not widgets.interactive_frontend()
     fig = au.attention_toy()
     assert isinstance(fig, matplotlib.figure.Figure)
-    assert "weights" in fig.axes[1].get_title()
+    assert "重み" in fig.axes[1].get_title()
     plt.close("all")
 
 
@@ -81,7 +81,7 @@ def test_toy_is_live_under_a_jupyter_server(monkeypatch):
     assert set(box.sliders) == {"q[0]", "q[1]", "k1[0]", "k1[1]", "k2[0]", "k2[1]", "√d"}
     box.sliders["√d"].value = 4.0
     v = widgets.toy_values((1.0, 0.5), (1.0, 0.0), (0.0, 1.0), 4.0)
-    assert f"√d = 4.00:  weights {v['weights'][0]:.2f} / {v['weights'][1]:.2f}" == box.figure.axes[1].get_title()
+    assert f"√d = 4.00:  重み {v['weights'][0]:.2f} / {v['weights'][1]:.2f}" == box.figure.axes[1].get_title()
     plt.close("all")
 
 
