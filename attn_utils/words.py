@@ -234,25 +234,66 @@ def _word_units(tokenizer: Any, text: str) -> list[str] | None:
 
 
 def _slow_spans(tokenizer: Any, text: str, ids: list[int]) -> list[Span | None]:
-    """Spans of a slow tokenizer's pieces: found in order in the normalised text, mapped back."""
+    """Spans of a slow tokenizer's pieces in the normalised text, mapped back to the original.
+
+    When the tokenizer names its word units (MeCab words, BERT's basic tokens),
+    the pieces are laid over them unit by unit, as WordPiece cut them: a unit is
+    either its pieces, spelled out in order, or one ``[UNK]``. Otherwise (or if
+    the pieces do not spell the units) each piece is found after the one before.
+    """
     norm_text, origin = normalize_with_map(text, _slow_normalizer(tokenizer))
     tokens = tokenizer.convert_ids_to_tokens(ids)
     unk = getattr(tokenizer, "unk_token", None)
     special = set(getattr(tokenizer, "all_special_ids", []))
-    raw: list[Span | None] = [None] * len(ids)
+    units = _word_units(tokenizer, text)
+    unit_spans = _unit_spans(units, norm_text)
     missing: list[int] = []
-    units: list[Span] | None = None
+    raw = None
+    if units is not None and len(unit_spans) == len(units):
+        raw = _spans_by_units(ids, tokens, special, unk, unit_spans, norm_text)
+    if raw is None:
+        raw = _spans_by_search(ids, tokens, special, unk, unit_spans, norm_text, missing)
+    if missing:
+        names = ", ".join(f"{tokens[i]!r} (position {i})" for i in missing)
+        warnings.warn(f"Token(s) {names} not found in the text {text[:40]!r} as the tokenizer normalises it; "
+                      "they get no span and are left out of every word.", stacklevel=3)
+    return [None if s is None else _to_original(s, origin, len(text)) for s in raw]
+
+
+def _spans_by_units(ids: list[int], tokens: list[str], special: set[int], unk: str | None,
+                    units: list[Span], norm_text: str) -> list[Span | None] | None:
+    """Pieces laid over the word units in order; None when they do not spell the units."""
+    raw: list[Span | None] = [None] * len(ids)
+    u, pos = 0, None  # the unit being spelled, and the position in it (None: at its start)
+    for i, (tid, tok) in enumerate(zip(ids, tokens)):
+        if unk is not None and tok == unk:
+            if pos is not None or u >= len(units):
+                return None
+            raw[i] = units[u]
+            u += 1
+            continue
+        if tid in special:
+            continue
+        if u >= len(units):
+            return None
+        piece = tok[2:] if tok.startswith("##") and pos is not None else tok
+        start = units[u][0] if pos is None else pos
+        end = start + len(piece)
+        if not piece or end > units[u][1] or norm_text[start:end] != piece:
+            return None
+        raw[i] = (start, end)
+        if end == units[u][1]:
+            u, pos = u + 1, None
+        else:
+            pos = end
+    return raw if pos is None else None
+
+
+def _spans_by_search(ids: list[int], tokens: list[str], special: set[int], unk: str | None,
+                     units: list[Span], norm_text: str, missing: list[int]) -> list[Span | None]:
+    """Each piece found after the one before; a run of [UNK]s shares out the stretch between."""
+    raw: list[Span | None] = [None] * len(ids)
     cursor, pending = 0, []
-
-    def place(end: int) -> None:
-        nonlocal units
-        if not pending:
-            return
-        if units is None:
-            units = _unit_spans(_word_units(tokenizer, text), norm_text)
-        _place_unknowns(pending, cursor, end, norm_text, units, raw, missing)
-        pending.clear()
-
     for i, (tid, tok) in enumerate(zip(ids, tokens)):
         if unk is not None and tok == unk:
             pending.append(i)
@@ -264,15 +305,12 @@ def _slow_spans(tokenizer: Any, text: str, ids: list[int]) -> list[Span | None]:
         if found < 0:
             missing.append(i)
             continue
-        place(found)
+        _place_unknowns(pending, cursor, found, norm_text, units, raw, missing)
+        pending = []
         raw[i] = (found, found + len(piece))
         cursor = found + len(piece)
-    place(len(norm_text))
-    if missing:
-        names = ", ".join(f"{tokens[i]!r} (position {i})" for i in missing)
-        warnings.warn(f"Token(s) {names} not found in the text {text[:40]!r} as the tokenizer normalises it; "
-                      "they get no span and are left out of every word.", stacklevel=3)
-    return [None if s is None else _to_original(s, origin, len(text)) for s in raw]
+    _place_unknowns(pending, cursor, len(norm_text), norm_text, units, raw, missing)
+    return raw
 
 
 def _unit_spans(units: list[str] | None, norm_text: str) -> list[Span]:
