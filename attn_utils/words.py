@@ -286,7 +286,7 @@ def _spans_by_units(ids: list[int], tokens: list[str], special: set[int], unk: s
             u, pos = u + 1, None
         else:
             pos = end
-    return raw if pos is None else None
+    return raw  # possibly truncated inside a unit: the pieces given are placed
 
 
 def _spans_by_search(ids: list[int], tokens: list[str], special: set[int], unk: str | None,

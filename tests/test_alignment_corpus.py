@@ -270,3 +270,31 @@ def test_load_tokenizer_of_a_non_string_names_it_and_the_valid_names(name):
     assert isinstance(info.value, au.AttentionTypeError)
     assert f"got {type(name).__name__} {name!r}" in message and "bert-base-uncased" in message
     assert "intfloat/multilingual-e5-small" in message
+
+
+@pytest.mark.parametrize("text", CORPUS + ["a\u0315\u0301b", "\u1100\u1161\u11a8\u1100", "ﾊﾟﾟ", "\u3099\u3099"])
+def test_the_normalisation_map_cuts_the_text_into_pieces_that_normalise_alone(text):
+    nfkc = lambda s: unicodedata.normalize("NFKC", s)  # noqa: E731
+    normalised, origin = W.normalize_with_map(text)
+    assert normalised == nfkc(text) and len(origin) == len(normalised)
+    pieces = list(dict.fromkeys(origin))  # distinct spans, in order
+    assert [a for a, _ in pieces] == sorted(a for a, _ in pieces)
+    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(pieces, pieces[1:]))  # in order, not overlapping
+    assert "".join(nfkc(text[a:b]) for a, b in pieces) == normalised  # each piece normalises on its own
+    for j, (a, b) in enumerate(origin):  # and holds the characters that point at it
+        assert normalised[j] in nfkc(text[a:b])
+    dropped = set(range(len(text))) - {i for a, b in pieces for i in range(a, b)}
+    assert all(nfkc(text[i]) == "" for i in dropped)
+
+
+def test_half_width_marks_compose_with_their_kana_in_the_map():
+    assert W.normalize_with_map("ﾊﾟﾝ") == ("パン", [(0, 2), (2, 3)])
+    assert W.normalize_with_map("か\u3099き") == ("がき", [(0, 2), (2, 3)])
+    assert W.normalize_with_map("ﬁx") == ("fix", [(0, 1), (0, 1), (1, 2)])
+
+
+def test_v3_ids_truncated_inside_a_word_keep_their_spans(v3_lm):
+    tok, text = v3_lm.tokenizer, "ｶﾀｶﾅの半角文字"
+    ids = tok(text, truncation=True, max_length=5)["input_ids"]
+    assert tok.convert_ids_to_tokens(ids) == ["[CLS]", "カタカナ", "の", "半", "[SEP]"]  # "##角" cut off
+    assert au.token_spans(tok, text, ids) == [None, (0, 4), (4, 5), (5, 6), None]
