@@ -51,10 +51,10 @@ from .plot import (
     use_japanese_font,
 )
 from .scratch import recompute_attention, scaled_dot_product, softmax
-from .words import group_tokens, token_spans, word_spans
+from .words import align_words, alignment_report, group_tokens, token_spans, word_spans
 from .stats import binomial_interval, intervals_overlap, mcnemar_exact, split_half
 from .syntax import format_syntax_table, head_predictions, syntax_baseline, syntax_heads, syntax_table
-from .treebank import align_words, alignment_report, load_treebank
+from .treebank import load_treebank
 from .widgets import attention_toy
 
 __version__ = "0.1.0"

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .words import max_tokens as _max_tokens
 from .words import token_spans
 from .errors import (
     AmbiguousTokenError,
@@ -60,6 +61,10 @@ class Attention:
             for hand-built objects (see :mod:`attn_utils.words`).
         merged_words: after :meth:`to_words`, how many words were merged into
             their neighbour because a token straddles both (else 0).
+        left_out: after :meth:`to_words`, the tokens that no word holds (a
+            bare "▁" after the last word, a token outside every given word):
+            ``(entry, token, reason)``, where ``entry`` is the token's own row
+            and column in the word-level Attention, labelled by the token.
     """
 
     tokens: list[str]
@@ -69,6 +74,7 @@ class Attention:
     caption: str = ""
     spans: list[tuple[int, int] | None] | None = None
     merged_words: int = 0
+    left_out: list[tuple[int, str, str]] = field(default_factory=list)
     labels: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -226,10 +232,21 @@ class Attention:
             A word-level :class:`Attention` ``[layer, head, word, word]``: rows
             still sum to 1; special tokens stay as their own "words"; its
             ``spans`` are the words' spans and ``merged_words`` counts words
-            merged because a token straddles them.
+            merged because a token straddles them. A token that covers no
+            character of any word stays an entry of its own, labelled by the
+            token, with span ``None``, and is listed in ``left_out`` with the reason.
+
+        Raises:
+            AttentionTypeError: ``words`` is not a list of ``(start, end)`` integer pairs
+                (floats and bools are refused, not rounded).
+            AttentionError: ``words=[]``, or spans out of order, overlapping or outside the text.
         """
         from . import words as W
 
+        left_out: list[tuple[int, str, str]] = []
+        if words is not None and not isinstance(words, (str, bytes)) and hasattr(words, "__len__") and not len(words):
+            raise AttentionError("to_words(words=[]) has no word: give at least one (start, end) span, "
+                                 "or leave words out for the default words of the text.")
         if self.spans is None:
             if words is not None:
                 raise AttentionError(
@@ -246,8 +263,16 @@ class Attention:
                 raise AttentionTypeError(str(exc)) from None
             except ValueError as exc:
                 raise AttentionError(str(exc)) from None
-            groups, spans, merged = W._align(self.spans, chosen)
+            aligned = W.align(self.spans, chosen)
+            groups, spans, merged = aligned.groups, aligned.spans, aligned.merged
             tokens = [self.tokens[g[0]] if s is None else self.text[s[0]:s[1]] for g, s in zip(groups, spans)]
+            for w, members in enumerate(groups):
+                for t in members:
+                    if t in aligned.left_out:
+                        a, b = self.spans[t]
+                        where = f"the empty span ({a}, {b})" if b <= a else f"{self.text[a:b]!r} at ({a}, {b})"
+                        left_out.append((w, self.tokens[t], f"token {t} {self.tokens[t]!r} {aligned.left_out[t]} "
+                                                           f"({where}); it stays an entry of its own"))
         n_words = len(groups)
         merge = np.zeros((len(self.tokens), n_words), dtype=np.float64)  # [token, word]
         for w, members in enumerate(groups):
@@ -256,7 +281,7 @@ class Attention:
         # keys: sum of pieces (A @ merge); queries: mean of pieces (mean.T @ ...)
         weights = np.einsum("qw,lhqk,kv->lhwv", mean, self.weights.astype(np.float64), merge)
         return Attention(tokens, weights.astype(np.float32), list(range(n_words)), self.text, self.caption,
-                         spans=spans, merged_words=merged)
+                         spans=spans, merged_words=merged, left_out=left_out)
 
 
 def _word_groups(tokens: Sequence[str], word_ids: Sequence[int | None] | None) -> list[list[int]]:
@@ -343,15 +368,6 @@ def _stderr_is_terminal() -> bool:
         return bool(sys.stderr.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-def _max_tokens(lm: Any) -> int:
-    cfg = lm.model.config
-    limits = [getattr(cfg, "max_position_embeddings", None), getattr(lm.tokenizer, "model_max_length", None)]
-    limits = [int(x) for x in limits if x and x < 10**6]
-    if getattr(cfg, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
-        limits = [x - 2 for x in limits]  # RoBERTa's positions start after the padding index
-    return min(limits) if limits else 512
 
 
 def model_inputs(model: Any, encoding: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from . import e5, japanese
 from .e5 import E5_NAMES
-from .errors import ModelNotAvailableError
+from .errors import AttentionTypeError, ModelNotAvailableError
 from .japanese import JAPANESE_NAMES
 
 __all__ = ["ENGLISH_NAMES", "BUNDLED_NAMES", "E5_NAMES", "JAPANESE_NAMES", "TOKENIZERS",
@@ -112,10 +112,17 @@ def load_tokenizer(name: str) -> Any:
         A ``transformers`` tokenizer.
 
     Raises:
+        AttentionTypeError: the name is not a string (a list, a path object...);
+            the message names what was given and the valid names.
         ModelNotAvailableError: the name is not one of the valid names (the
             message lists them), or its package is not installed.
     """
-    key = name.strip() if isinstance(name, str) else name
+    if not isinstance(name, str):
+        raise AttentionTypeError(
+            f"load_tokenizer() takes one model name as a string, got {type(name).__name__} {name!r}. "
+            f"Valid names: {', '.join(TOKENIZERS)}."
+        )
+    key = name.strip()
     if key not in TOKENIZERS:
         raise ModelNotAvailableError(
             f"No offline tokenizer for {name!r}. Valid names: {', '.join(TOKENIZERS)}. "

@@ -46,7 +46,8 @@ import pandas as pd
 from .errors import AttentionError, user_stacklevel
 from .extract import _batches, _check_batch_size, run_model
 from .stats import binomial_interval, split_half
-from .treebank import Sentence, _token_spans, align_words, poss_source
+from .treebank import Sentence, poss_source
+from .words import align_words, token_spans_batch
 
 __all__ = [
     "DIRECTIONS",
@@ -153,7 +154,7 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         raise AttentionError("syntax_heads() needs at least one sentence; try au.load_treebank('en_ewt')")
     _check_batch_size(batch_size)
     texts = [s.text for s in sentences]
-    spans = _token_spans(lm, texts)
+    spans = token_spans_batch(lm, texts)
     owners = [align_words(t, s.spans) for s, t in zip(sentences, spans)]
     scorable = tuple(_scorable(s, o) for s, o in zip(sentences, owners))
     order = np.argsort([len(x) for x in spans], kind="stable")

@@ -1,10 +1,9 @@
-"""Gold dependency trees (Universal Dependencies) and how their words meet a model's tokens.
+"""Gold dependency trees (Universal Dependencies), read from CoNLL-U.
 
 :func:`load_treebank` reads CoNLL-U with the ``conllu`` library into
 :class:`Sentence` objects that carry each word's character span in the
-sentence's text; :func:`align_words` maps tokens to those words by the
-package's one character-span rule (:mod:`attn_utils.words`), and
-:func:`alignment_report` counts the words where word and pieces do not nest.
+sentence's text. How those words meet a model's tokens is
+:mod:`attn_utils.words`' business (``align_words``, ``alignment_report``).
 Used by :mod:`attn_utils.syntax` (Clark et al. 2019, Table 1).
 """
 from __future__ import annotations
@@ -12,15 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from .extract import _max_tokens
-from .words import _align, token_spans
-
-__all__ = ["Sentence", "TREEBANKS", "load_treebank", "align_words", "alignment_report"]
+__all__ = ["Sentence", "TREEBANKS", "load_treebank"]
 
 #: Shipped treebank subsets (CC BY-SA 4.0, see attn_utils/data/ud/README.md).
 TREEBANKS = {"en_ewt": "en_ewt-ud-dev-subset.conllu", "ja_gsd": "ja_gsd-ud-dev-subset.conllu"}
@@ -150,98 +143,6 @@ def load_treebank(name_or_path: str | Path = "en_ewt") -> list[Sentence]:
         f"No treebank {key!r}: use one of {', '.join(repr(k) for k in TREEBANKS)} "
         "or the path of an existing .conllu file."
     )
-
-
-# --- alignment ---------------------------------------------------------------------------------
-
-def align_words(token_spans: Sequence[tuple[int, int] | None], word_spans: Sequence[tuple[int, int]]) -> list[int | None]:
-    """Which UD word each token belongs to, by character spans.
-
-    The grouping is the package's one rule (:func:`attn_utils.words.group_tokens`):
-    a token belongs to the word holding its first character (a bare
-    SentencePiece ``▁``, an empty span, goes with the next word); a token that
-    *straddles* later words (the word and the pieces do not nest, e.g. one
-    v3 piece for two unidic short units) merges them into one group, because
-    its attention cannot be split. The group then stands for its first word;
-    the words merged into it own no token: they are never predicted, and their
-    own predictions count as misses (their share is :func:`alignment_report`).
-
-    Args:
-        token_spans: per token ``(start, end)`` in the text, ``None`` for special
-            tokens (from :func:`attn_utils.words.token_spans`).
-        word_spans: per word ``(start, end)``, in order.
-
-    Returns:
-        per token the 0-based word index; ``None`` for special tokens; ``-1``
-        for a token outside every word (its attention is left out).
-    """
-    groups, group_spans, _ = _align(token_spans, word_spans)
-    first_word = {a: w for w, (a, _) in enumerate(word_spans)}
-    owner: list[int | None] = [None] * len(token_spans)
-    for members, span in zip(groups, group_spans):
-        for t in members:
-            if token_spans[t] is None:
-                owner[t] = None
-            elif len(members) == 1 and span == token_spans[t] and span[0] not in first_word:
-                owner[t] = -1  # a token of its own, outside every word
-            else:
-                owner[t] = first_word[span[0]]
-    return owner
-
-
-def _nesting(token_spans: Sequence[tuple[int, int] | None], word_spans: Sequence[tuple[int, int]],
-             owner: Sequence[int | None]) -> tuple[int, int]:
-    """(words that share a token with another word, words left without a token of their own)."""
-    shared = set()
-    for span in token_spans:
-        if span is None or span[1] <= span[0]:
-            continue
-        hit = [i for i, (ws, we) in enumerate(word_spans) if min(we, span[1]) - max(ws, span[0]) > 0]
-        if len(hit) > 1:
-            shared.update(hit)
-    owned = {w for w in owner if w is not None and w >= 0}
-    return len(shared), len(word_spans) - len(owned)
-
-
-def _token_spans(lm: Any, texts: list[str]) -> list[list[tuple[int, int] | None]]:
-    """Character span of every token (``None`` for special tokens), as :func:`attn_utils.words.token_spans`."""
-    if not texts:  # a tokenizer cannot encode an empty batch
-        return []
-    tok = getattr(lm, "tokenizer", lm)  # a loaded model, or a bare tokenizer (au.load_tokenizer)
-    max_len = _max_tokens(lm) if hasattr(lm, "tokenizer") else min(int(getattr(tok, "model_max_length", 512)), 512)
-    if not getattr(tok, "is_fast", False):
-        all_ids = tok(list(texts), truncation=True, max_length=max_len)["input_ids"]
-        return [token_spans(tok, text, ids) for text, ids in zip(texts, all_ids)]
-    # fast tokenizers: one batched call gives ids and offsets (not one more call per text)
-    enc = tok(list(texts), truncation=True, max_length=max_len, return_offsets_mapping=True,
-              return_special_tokens_mask=True)
-    return [token_spans(tok, text, ids, (ids, offsets, mask)) for text, ids, offsets, mask in
-            zip(texts, enc["input_ids"], enc["offset_mapping"], enc["special_tokens_mask"])]
-
-
-def alignment_report(lm: Any, sentences: Sequence[Sentence]) -> pd.Series:
-    """How well UD words and the model's tokens nest, over a treebank.
-
-    Args:
-        lm: a loaded model, or a bare tokenizer (``au.load_tokenizer(name)``).
-        sentences: from :func:`load_treebank`.
-
-    Returns:
-        Series with ``words``, ``crossed`` (words that share a token with
-        another word: word and pieces do not nest), ``without_token`` (words
-        merged into an earlier word's group, see :func:`align_words`), and the
-        shares ``crossed_share``, ``without_token_share``; the counts are
-        ``int`` (the Series has dtype ``object``, so they do not print as floats).
-    """
-    spans = _token_spans(lm, [s.text for s in sentences])
-    words = crossed = without = 0
-    for sent, tspans in zip(sentences, spans):
-        owner = align_words(tspans, sent.spans)
-        c, w = _nesting(tspans, sent.spans, owner)
-        words, crossed, without = words + len(sent), crossed + c, without + w
-    return pd.Series({"words": words, "crossed": crossed, "without_token": without,  # object: counts print as ints
-                      "crossed_share": crossed / max(words, 1), "without_token_share": without / max(words, 1)},
-                     dtype=object)
 
 
 def poss_source(sent: Sentence) -> list[int]:

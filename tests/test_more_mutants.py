@@ -23,6 +23,7 @@ from attn_utils.plot import attention_shapes  # noqa: E402
 from attn_utils.treebank import Sentence  # noqa: E402
 
 probing, tbk = sys.modules["attn_utils.probing"], sys.modules["attn_utils.treebank"]
+W = sys.modules["attn_utils.words"]
 
 
 @pytest.fixture(autouse=True)
@@ -210,7 +211,7 @@ def test_alignment_report_shares(monkeypatch):
     # 1 word the tokenizer drops (e.g. a zero-width character): it owns no token
     one = Sentence(["\u200b"], [0], ["root"], "\u200b", [(0, 1)])
     spans = {three.text: [None, (0, 0), (0, 2), (2, 5), (6, 8), (8, 10), None], one.text: [None, None]}
-    monkeypatch.setattr(tbk, "_token_spans", lambda lm, texts: [spans[t] for t in texts])
+    monkeypatch.setattr(W, "token_spans_batch", lambda lm, texts: [spans[t] for t in texts])
     report = au.alignment_report(None, [three])
     assert report.to_dict() == {"words": 3, "crossed": 2, "without_token": 1,
                                 "crossed_share": 2 / 3, "without_token_share": 1 / 3}

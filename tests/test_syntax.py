@@ -8,6 +8,7 @@ import torch
 
 import attn_utils as au
 from attn_utils import treebank as tbk
+from attn_utils import words as W
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -144,11 +145,11 @@ def test_alignment_nested_straddling_and_bare_pieces():
     tokens = [None, (0, 0), (0, 2), (2, 5), (6, 8), (8, 10), None]
     owner = au.align_words(tokens, words)
     assert owner == [None, 0, 0, 0, 2, 2, None]  # word 1 is merged into word 0's group
-    assert tbk._nesting(tokens, words, owner) == (2, 1)  # two words share a piece, one owns none
+    assert W.nesting(tokens, words, owner) == (2, 1)  # two words share a piece, one owns none
     # pieces that nest: every word owns its tokens
     nested = [None, (0, 1), (1, 3), (3, 5), (6, 10), None]
     owner = au.align_words(nested, words)
-    assert owner == [None, 0, 0, 1, 2, None] and tbk._nesting(nested, words, owner) == (0, 0)
+    assert owner == [None, 0, 0, 1, 2, None] and W.nesting(nested, words, owner) == (0, 0)
     # a token over the space between words belongs to no word
     assert au.align_words([None, (0, 3), (3, 5), (5, 6), (6, 10), None], words)[3] == -1
 
@@ -178,10 +179,10 @@ class PlantedModel(torch.nn.Module):
         self.config = SimpleNamespace(max_position_embeddings=512, model_type="bert", _attn_implementation="eager")
         self.dummy = torch.nn.Parameter(torch.zeros(1))
         self.maps = {}
-        spans = tbk._token_spans(SimpleNamespace(tokenizer=tokenizer, model=self), [s.text for s in sentences])
+        spans = W.token_spans_batch(SimpleNamespace(tokenizer=tokenizer, model=self), [s.text for s in sentences])
         for s, tspans in zip(sentences, spans):
             ids = tuple(tokenizer(s.text)["input_ids"])
-            self.maps[ids] = planted(s, tbk.align_words(tspans, s.spans))
+            self.maps[ids] = planted(s, W.align_words(tspans, s.spans))
 
     def forward(self, input_ids, attention_mask, token_type_ids=None, output_attentions=True):
         B, T = input_ids.shape
@@ -244,8 +245,8 @@ def oracle(sentences, owners, rule):
 def planted_run(minilm, name, count):
     sentences = au.load_treebank(name)[:count]
     lm = SimpleNamespace(model=PlantedModel(minilm.tokenizer, sentences).eval(), tokenizer=minilm.tokenizer)
-    spans = tbk._token_spans(lm, [s.text for s in sentences])
-    owners = [tbk.align_words(t, s.spans) for s, t in zip(sentences, spans)]
+    spans = W.token_spans_batch(lm, [s.text for s in sentences])
+    owners = [W.align_words(t, s.spans) for s, t in zip(sentences, spans)]
     return lm, sentences, owners
 
 

@@ -19,6 +19,7 @@ import torch
 
 import attn_utils as au
 from attn_utils import treebank as tbk
+from attn_utils import words as W
 
 LAYERS, HEADS = 2, 3
 
@@ -74,11 +75,11 @@ def predict(w, j, owned, n):
 
 
 def expected_scores(lm, sentences):
-    spans = tbk._token_spans(lm, [s.text for s in sentences])
+    spans = W.token_spans_batch(lm, [s.text for s in sentences])
     hits, counts = {}, {}
     for s, tspans in zip(sentences, spans):
         ids = lm.tokenizer(s.text)["input_ids"]
-        owner = tbk.align_words(tspans, s.spans)
+        owner = W.align_words(tspans, s.spans)
         n, owned = len(s), {w for w in owner if w is not None and w >= 0}
         maps = word_maps(RandomMaps.maps(ids), owner, n)
         for i, rel in enumerate(s.relations):
@@ -120,8 +121,8 @@ def test_no_sentences_and_a_token_count_mismatch_are_clear_errors(minilm, monkey
     assert str(err.value) == "syntax_heads() needs at least one sentence; try au.load_treebank('en_ewt')"
     sentences = au.load_treebank("en_ewt")[:3]
     syntax = __import__("sys").modules["attn_utils.syntax"]
-    real = syntax._token_spans
-    monkeypatch.setattr(syntax, "_token_spans", lambda lm, texts: [s[:-1] if i == 2 else s
+    real = syntax.token_spans_batch
+    monkeypatch.setattr(syntax, "token_spans_batch", lambda lm, texts: [s[:-1] if i == 2 else s
                                                                   for i, s in enumerate(real(lm, texts))])
     with pytest.raises(au.AttentionError) as err:
         au.syntax_heads(lm, sentences, progress=False)

@@ -10,6 +10,7 @@ import pytest
 
 import attn_utils as au
 from attn_utils import treebank as tbk
+from attn_utils import words as W
 
 LONG = "the dog chased the cat " * 120  # 600 words, one WordPiece each: 602 tokens with [CLS] and [SEP]
 
@@ -142,7 +143,7 @@ def test_a_loaded_model_truncates_at_its_position_limit():
     lm = SimpleNamespace(tokenizer=tok, model=SimpleNamespace(config=SimpleNamespace(max_position_embeddings=16,
                                                                                      model_type="bert")))
     texts = ["The dog chased the cat " * 10, "A cat."]
-    spans = tbk._token_spans(lm, texts)
+    spans = W.token_spans_batch(lm, texts)
     assert [len(s) for s in spans] == [16, 5]
     assert spans == expected_spans(tok, texts, 16)
     assert spans[0][0] is None and spans[0][-1] is None and spans[0][1] == (0, 3)
@@ -152,7 +153,7 @@ def test_a_loaded_model_truncates_at_its_position_limit():
 def test_a_bare_tokenizer_without_a_real_limit_truncates_at_512_tokens(make):
     tok = make()
     assert tok.model_max_length > 10**6
-    (spans,) = tbk._token_spans(tok, [LONG])
+    (spans,) = W.token_spans_batch(tok, [LONG])
     assert len(spans) == 512 and spans[-1] is None
     assert spans == expected_spans(tok, [LONG], 512)[0]
 
@@ -160,7 +161,7 @@ def test_a_bare_tokenizer_without_a_real_limit_truncates_at_512_tokens(make):
 @pytest.mark.parametrize("make", [slow_tokenizer, fast_tokenizer])
 def test_a_bare_tokenizer_with_a_smaller_limit_truncates_there(make):
     tok = make(model_max_length=100)
-    (spans,) = tbk._token_spans(tok, [LONG])
+    (spans,) = W.token_spans_batch(tok, [LONG])
     assert len(spans) == 100 and spans == expected_spans(tok, [LONG], 100)[0]
 
 
@@ -168,7 +169,7 @@ def test_a_minimal_tokenizer_is_read_as_a_slow_one_with_at_most_512_tokens():
     inner = slow_tokenizer()
     tok = Tok(inner)  # no is_fast, no model_max_length: no offsets to ask for, the default limit
     texts = [LONG, "The dog barked."]
-    spans = tbk._token_spans(tok, texts)
+    spans = W.token_spans_batch(tok, texts)
     assert [len(s) for s in spans] == [512, 6]
     assert spans == expected_spans(inner, texts, 512)
 
@@ -177,7 +178,7 @@ def test_a_fast_tokenizer_encodes_the_whole_batch_once():
     inner = fast_tokenizer()
     tok = Tok(inner, is_fast=True, model_max_length=512)
     texts = ["The dog barked.", "Café déjà vu!", "the cat " * 300]
-    spans = tbk._token_spans(tok, texts)
+    spans = W.token_spans_batch(tok, texts)
     assert tok.calls == 1  # ids and offsets from one batched call, not one more call per text
     assert spans == expected_spans(inner, texts, 512)
     assert len(spans[2]) == 512 and all(len(s) < 512 for s in spans[:2])  # only the long text is cut

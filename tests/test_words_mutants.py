@@ -61,13 +61,26 @@ def test_check_words_message_with_and_without_the_text_length():
 
 
 # --- grouping ------------------------------------------------------------------------------
-def test_empty_span_between_words_goes_to_the_next_word():
-    assert W.group_tokens([(0, 1), (2, 2), (3, 4)], [(0, 1), (3, 4)]) == [[0], [1, 2]]
+def test_empty_span_between_words_is_left_out_not_given_to_the_next_word():
+    assert W.group_tokens([(0, 1), (2, 2), (3, 4)], [(0, 1), (3, 4)]) == [[0], [1], [2]]
+    assert W.align([(0, 1), (2, 2), (3, 4)], [(0, 1), (3, 4)]).left_out == {1: W.NO_CHARACTER}
+    # an empty span at a word's start (a bare "▁" pointing at it) or inside it belongs to that word
+    assert W.group_tokens([(0, 1), (3, 3), (3, 4)], [(0, 1), (3, 4)]) == [[0], [1, 2]]
+    assert W.group_tokens([(0, 1), (2, 2)], [(0, 3)]) == [[0, 1]]
+    assert W.group_tokens([(0, 1), (3, 3)], [(0, 3)]) == [[0], [1]]  # at the end: outside
 
 
 def test_empty_span_after_the_last_word_and_tokens_outside_words_stay_alone():
     assert W.group_tokens([(0, 1), (5, 5)], [(0, 2)]) == [[0], [1]]
     assert W.group_tokens([None, (0, 1), (3, 4), (1, 2), None], [(0, 2)]) == [[0], [1, 3], [2], [4]]
+    result = W.align([None, (0, 1), (3, 4), (1, 2), (5, 5), None], [(0, 2)])
+    assert result.left_out == {2: W.OUTSIDE, 4: W.NO_CHARACTER}  # specials are not "left out"
+    assert result.spans == [None, (0, 2), None, None, None] and result.words == [[], [0], [], [], []]
+
+
+def test_a_token_starting_outside_every_word_joins_the_first_word_it_overlaps():
+    assert W.group_tokens([(0, 3), (3, 4)], [(1, 3), (3, 4)]) == [[0], [1]]
+    assert W.align([(0, 3)], [(1, 3)]).left_out == {}
 
 
 def test_a_token_straddling_into_the_last_word_merges_it():
@@ -114,24 +127,34 @@ def test_lowercasing_tokenizer_keeps_expanded_characters_together():
 def test_unknowns_share_the_stretch_between_known_pieces_without_spaces():
     tok = SlowTok(["a", "b"])
     assert spans_of(tok, "a 😀 b", "[CLS]", "a", "[UNK]", "b", "[SEP]") == [None, (0, 1), (2, 3), (4, 5), None]
-    assert spans_of(tok, "a  😀😀  b", "a", "[UNK]", "[UNK]", "b") == [(0, 1), (3, 5), (5, 5), (7, 8)]
+    # two [UNK]s over one white-space chunk, and the tokenizer names no units: both share the chunk
+    assert spans_of(tok, "a  😀😀  b", "a", "[UNK]", "[UNK]", "b") == [(0, 1), (3, 5), (3, 5), (7, 8)]
+    assert spans_of(tok, "a  😀 😀  b", "a", "[UNK]", "[UNK]", "b") == [(0, 1), (3, 4), (5, 6), (8, 9)]
     assert spans_of(tok, "😀 a", "[CLS]", "[UNK]", "a", "[SEP]") == [None, (0, 1), (2, 3), None]
     assert spans_of(tok, "a 😀 ", "a", "[UNK]", "[SEP]") == [(0, 1), (2, 3), None]
     lower = SlowTok(["a"], do_lower_case=True)  # "¨" normalises to a space (its accent stripped): not the [UNK]'s
     assert spans_of(lower, "a¨😀", "a", "[UNK]") == [(0, 1), (2, 3)]
 
 
-def test_unknown_or_missing_piece_after_the_end_of_the_text_is_empty_at_the_end():
+def test_unknown_or_missing_piece_after_the_end_of_the_text_has_no_span_and_a_warning():
     tok = SlowTok(["a", "b", "zz"])
-    assert spans_of(tok, "a", "a", "[UNK]") == [(0, 1), (1, 1)]
-    assert spans_of(tok, "a", "a", "zz") == [(0, 1), (1, 1)]
+    with pytest.warns(UserWarning, match=r"'\[UNK\]' \(position 1\) not found"):
+        assert spans_of(tok, "a", "a", "[UNK]") == [(0, 1), None]
+    with pytest.warns(UserWarning, match=r"'zz' \(position 1\) not found in the text 'a'"):
+        assert spans_of(tok, "a", "a", "zz") == [(0, 1), None]
 
 
-def test_a_piece_not_in_the_text_gets_an_empty_span():
+def test_a_piece_not_in_the_text_gets_no_span_and_a_warning():
     tok = SlowTok(["f", "zz", "x"])
-    spans = spans_of(tok, "ﬁx", "f", "zz")  # "ﬁ" -> "fi": the cursor stops inside "ﬁ"
-    assert spans[0] == (0, 1)
-    assert spans[1][0] == spans[1][1]
+    with pytest.warns(UserWarning, match="'zz'"):
+        spans = spans_of(tok, "ﬁx", "f", "zz")
+    assert spans == [(0, 1), None]
+
+
+def test_pieces_cut_inside_one_expanded_character_share_it():
+    tok = SlowTok(["f", "##ix", "##i", "x"])
+    assert spans_of(tok, "ﬁx", "f", "##ix") == [(0, 1), (0, 2)]  # "ﬁ" -> "fi": both pieces hold "ﬁ"
+    assert spans_of(tok, "ﬁx", "f", "##i", "x") == [(0, 1), (0, 1), (1, 2)]
 
 
 # --- exercises.core --------------------------------------------------------------------------
@@ -196,15 +219,18 @@ def test_a_tokenizer_with_only_convert_ids_to_tokens_is_enough():
 def test_an_empty_piece_does_not_end_the_unknown_stretch_before_it():
     """'##' strips to nothing: it gets an empty span, and the [UNK] before it still takes '☃'."""
     tok = _Slow(["[UNK]", "##", "dog"], **_UNK)
-    assert W.token_spans(tok, "☃ dog", [0, 1, 2]) == [(0, 1), (0, 0), (2, 5)]
+    with pytest.warns(UserWarning, match=r"'##' \(position 1\)"):
+        assert W.token_spans(tok, "☃ dog", [0, 1, 2]) == [(0, 1), None, (2, 5)]
 
 
 def test_a_piece_missing_from_the_text_does_not_stop_the_pieces_after_it():
-    assert W.token_spans(_Slow(["zzz", "dog"]), "dog", [0, 1]) == [(0, 0), (0, 3)]
+    with pytest.warns(UserWarning, match="'zzz'"):
+        assert W.token_spans(_Slow(["zzz", "dog"]), "dog", [0, 1]) == [None, (0, 3)]
 
 
-def test_an_unknown_over_white_space_only_is_empty_at_the_next_word():
-    assert W._slow_spans(_Slow(["[UNK]", "a", "b"], **_UNK), "a  b", [1, 0, 2], {0}) == [(0, 1), (3, 3), (3, 4)]
+def test_an_unknown_over_white_space_only_has_no_span_and_a_warning():
+    with pytest.warns(UserWarning, match=r"'\[UNK\]' \(position 1\)"):
+        assert W._slow_spans(_Slow(["[UNK]", "a", "b"], **_UNK), "a  b", [1, 0, 2]) == [(0, 1), None, (3, 4)]
 
 
 def test_trim_drops_white_space_at_both_ends_one_character_at_a_time():
@@ -221,7 +247,18 @@ def test_bare_word_marks_point_at_the_next_tokens_start_or_the_end():
     tok = _Slow(["\u2581", "a", "b", "</s>"])
     ids = [0, 1, 0, 2, 0, 3, 0]
     spans = [(0, 0), (0, 1), (1, 1), (2, 3), (3, 3), None, None]
-    assert W._empty_pieces_point_forward(tok, ids, spans) == [(0, 0), (0, 1), (2, 2), (2, 3), (3, 3), None, None]
+    assert W._word_marks_point_forward(tok, ids, spans) == [(0, 0), (0, 1), (2, 2), (2, 3), (3, 3), None, None]
+
+
+def test_a_word_mark_on_the_next_tokens_character_points_forward_one_on_its_own_character_keeps_it():
+    tok = _Slow(["\u2581", "a", "b"])
+    # "▁" aligned to the first character of "a" (SentencePiece's prepended mark): empty, at "a"
+    assert W._word_marks_point_forward(tok, [0, 1], [(0, 1), (0, 1)]) == [(0, 0), (0, 1)]
+    assert W._word_marks_point_forward(tok, [0, 1], [(2, 3), (2, 4)]) == [(2, 2), (2, 4)]
+    assert W._word_marks_point_forward(tok, [0, 1], [(1, 3), (2, 2)]) == [(2, 2), (2, 2)]
+    # "▁" standing for a character the normaliser turned into a space (a zero-width joiner): kept
+    assert W._word_marks_point_forward(tok, [1, 0, 2], [(0, 1), (1, 2), (2, 3)]) == [(0, 1), (1, 2), (2, 3)]
+    assert W._word_marks_point_forward(tok, [0, 1], [(0, 1), (1, 2)]) == [(0, 1), (1, 2)]
 
 
 @pytest.mark.parametrize("spans", [[None, (1, 3), (3, 5), None], [None, (3, 5), (1, 3), None]],
@@ -230,4 +267,4 @@ def test_tokens_straddling_a_chain_of_words_merge_all_of_it_in_either_order(span
     """Token 1 joins words 0-1 and token 2 joins words 1-2 (or the other way round): one word over all three,
     whatever order the offsets come in (some tokenizers give non-monotonic offsets)."""
     words = [(0, 2), (2, 4), (4, 6)]
-    assert W._align(spans, words) == ([[0], [1, 2], [3]], [None, (0, 6), None], 2)
+    assert W.align(spans, words) == W.Alignment([[0], [1, 2], [3]], [None, (0, 6), None], [[], [0, 1, 2], []], 2, {})
