@@ -10,6 +10,7 @@ Used by :mod:`attn_utils.syntax` (Clark et al. 2019, Table 1).
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import AttentionError, TreebankError, user_stacklevel
+from .errors import AttentionError, AttentionTypeError, TreebankError, user_stacklevel
 from .extract import _max_tokens
 from .words import _align, token_spans
 
@@ -363,6 +364,38 @@ def load_treebank(name_or_path: str | Path = "en_ewt", on_error: str = "raise") 
         f"No treebank {key!r}: use one of {', '.join(repr(k) for k in TREEBANKS)} "
         "or the path of an existing .conllu file."
     )
+
+
+def check_sentences(sentences: Sequence[Any], caller: str) -> None:
+    """Raise a clear error for a sentence a computation cannot use (at the entry of ``syntax_heads`` and friends).
+
+    Each must be a :class:`Sentence` with at least one word, as many heads,
+    relations and spans as words, and every head a word number or 0.
+    """
+    for i, sent in enumerate(sentences):
+        if not isinstance(sent, Sentence):
+            raise AttentionTypeError(f"{caller}() takes sentences from au.load_treebank(); item {i} is a "
+                                     f"{type(sent).__name__}")
+        name = f"{caller}(): sentence {i}" + (f" (sent_id {sent.sent_id!r})" if sent.sent_id else "")
+        n = len(sent.words)
+        if not n:
+            raise TreebankError(f"{name} has no words; every sentence needs at least one (as au.load_treebank "
+                                "gives them)")
+        lengths = {"heads": len(sent.heads), "relations": len(sent.relations), "spans": len(sent.spans)}
+        if any(k != n for k in lengths.values()):
+            raise TreebankError(f"{name} has {n} words but " + ", ".join(f"{k} {v}" for v, k in lengths.items())
+                                + ": one of each per word")
+        bad = [h for h in sent.heads if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or not 0 <= h <= n]
+        if bad:
+            raise TreebankError(f"{name}: head {bad[0]!r} is not a word number 1..{n} or 0 (the root)")
+
+
+def sentences_digest(sentences: Sequence[Sentence]) -> str:
+    """A short fingerprint of the sentences (texts, words and heads): tells whether two lists are the same."""
+    h = hashlib.sha256()
+    for sent in sentences:
+        h.update(repr((sent.text, sent.words, [int(x) for x in sent.heads])).encode())
+    return h.hexdigest()[:16]
 
 
 # --- alignment ---------------------------------------------------------------------------------
