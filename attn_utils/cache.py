@@ -94,10 +94,22 @@ def _header_size(fh) -> int:
     return n
 
 
+def _read_header(fh) -> tuple[int, dict]:
+    """The header's length and the header itself (ValueError when it is not a JSON object)."""
+    n = _header_size(fh)
+    try:
+        header = json.loads(fh.read(n))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError("header is not valid JSON") from None
+    if not isinstance(header, dict):
+        raise ValueError("header is not valid JSON")
+    return n, header
+
+
 def read_meta(path: Path) -> dict:
     """Only the metadata of a cache file (cheap)."""
     with open(path, "rb") as fh:
-        return json.loads(fh.read(_header_size(fh))).get("__metadata__", {})
+        return _read_header(fh)[1].get("__metadata__", {})
 
 
 def read_arrays(path: Path, source_sha: str) -> tuple[dict[str, np.ndarray], dict]:
@@ -107,13 +119,7 @@ def read_arrays(path: Path, source_sha: str) -> tuple[dict[str, np.ndarray], dic
     stored beside the weights is found as surely as a flipped weight.
     """
     with open(path, "rb") as fh:
-        n = _header_size(fh)
-        try:
-            header = json.loads(fh.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ValueError("header is not valid JSON") from None
-        if not isinstance(header, dict):
-            raise ValueError("header is not valid JSON")
+        n, header = _read_header(fh)
         meta = header.get("__metadata__", {})
         if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT or meta.get("source_sha256") != source_sha:
             raise ValueError("made from another file or by another version")

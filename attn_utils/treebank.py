@@ -294,7 +294,7 @@ def _check_text(text: str, text_line: int, surface: list[tuple[int, int, int, li
 def _parse(source: Path | Any, on_error: str = "raise") -> list[Sentence]:
     """Every sentence of a CoNLL-U file, read line by line and checked (see :func:`load_treebank`)."""
     where = str(source)
-    sentences, broken, total = [], [], 0
+    sentences, reasons, broken, total = [], [], 0, 0
     with source.open("rb") as fh:
         for block in _blocks(_lines(fh)):
             try:
@@ -303,7 +303,9 @@ def _parse(source: Path | Any, on_error: str = "raise") -> list[Sentence]:
                 total += 1
                 if on_error == "raise":
                     raise TreebankError(f"{where}, line {exc.line}: {exc.rule}") from None
-                broken.append(exc)
+                broken += 1
+                if len(reasons) < _SHOWN_IN_WARNING:  # only the words: no exception (and its frames) is kept
+                    reasons.append(f"line {exc.line}: {exc.rule}")
                 continue
             if sent is not None:
                 total += 1
@@ -312,10 +314,9 @@ def _parse(source: Path | Any, on_error: str = "raise") -> list[Sentence]:
         raise TreebankError(f"{where}: no sentences (the file is empty or has only comments); a CoNLL-U sentence "
                             "is its comment lines and one line per word, ended by a blank line")
     if broken:
-        first = "; ".join(f"line {b.line}: {b.rule}" for b in broken[:_SHOWN_IN_WARNING])
-        more = f"; and {len(broken) - _SHOWN_IN_WARNING} more" if len(broken) > _SHOWN_IN_WARNING else ""
-        warnings.warn(f"[attn_utils] {where}: skipped {len(broken)} broken sentence(s) of {total} "
-                      f"(on_error='skip'): {first}{more}", TreebankWarning, stacklevel=user_stacklevel())
+        more = f"; and {broken - len(reasons)} more" if broken > len(reasons) else ""
+        warnings.warn(f"[attn_utils] {where}: skipped {broken} broken sentence(s) of {total} "
+                      f"(on_error='skip'): {'; '.join(reasons)}{more}", TreebankWarning, stacklevel=user_stacklevel())
     return sentences
 
 
@@ -383,7 +384,7 @@ def check_sentences(sentences: Sequence[Any], caller: str) -> None:
                                 "gives them)")
         lengths = {"heads": len(sent.heads), "relations": len(sent.relations), "spans": len(sent.spans)}
         if any(k != n for k in lengths.values()):
-            raise TreebankError(f"{name} has {n} words but " + ", ".join(f"{k} {v}" for v, k in lengths.items())
+            raise TreebankError(f"{name} has {n} words but " + ", ".join(f"{v} {k}" for k, v in lengths.items())
                                 + ": one of each per word")
         bad = [h for h in sent.heads if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or not 0 <= h <= n]
         if bad:
