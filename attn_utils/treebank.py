@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import warnings
 from dataclasses import dataclass, field
 from importlib import resources
@@ -149,11 +150,12 @@ def _sentence(block: list[tuple[int, str | None, str]]) -> Sentence | None:
     meta: dict[str, tuple[str, int]] = {}
     rows: list[tuple[int, list[str]]] = []  # (line, columns) of the words
     ranges: list[tuple[int, int, int, list[str]]] = []  # (first, last, line, columns), 1-based word ids
+    id_lines = 0  # words, ranges and empty nodes
     for number, line, problem in block:
         if line is None:
             raise _Broken(number, problem)
         if line.startswith("#"):
-            if rows or ranges:
+            if id_lines:
                 raise _Broken(number, "a comment line among the word lines (a sentence's comments come before "
                                       "its first word line)")
             key, eq, value = line[1:].partition("=")
@@ -163,6 +165,7 @@ def _sentence(block: list[tuple[int, str | None, str]]) -> Sentence | None:
                                           f"{meta[key.strip()][1]})")
                 meta[key.strip()] = (value.strip(), number)
             continue
+        id_lines += 1
         cols = line.split("\t")
         if len(cols) != len(COLUMNS):
             hint = (" (the columns look separated by spaces; CoNLL-U separates them by tabs)"
@@ -199,8 +202,8 @@ def _sentence(block: list[tuple[int, str | None, str]]) -> Sentence | None:
             raise _Broken(number, f"ID {tid!r} is none of: a word ID (1, 2, ...), a multiword range (3-4), "
                                   "an empty node (5.1)")
     if not rows:
-        if meta or ranges:
-            raise _Broken(block[0][0], "a sentence without word lines")
+        if meta or id_lines:
+            raise _Broken(block[0][0], "a sentence without word lines (only comments, ranges or empty nodes)")
         return None  # comments only: not a sentence
     n = len(rows)
     if ranges and ranges[-1][1] > n:
@@ -225,8 +228,8 @@ def _sentence(block: list[tuple[int, str | None, str]]) -> Sentence | None:
         text_line = block[0][0]
     starts = _check_text(text, text_line, surface)
     spans = _word_spans(starts, words, [(a, b, cols[1]) for a, b, _, cols in surface])
-    return Sentence(words, heads, [cols[7] for _, cols in rows], text, spans,
-                    meta.get("sent_id", ("", 0))[0], [cols[3] for _, cols in rows])
+    return Sentence(words, heads, [sys.intern(cols[7]) for _, cols in rows], text, spans,  # few relations: shared
+                    meta.get("sent_id", ("", 0))[0], [sys.intern(cols[3]) for _, cols in rows])
 
 
 def _no_space_after(cols: list[str]) -> bool:

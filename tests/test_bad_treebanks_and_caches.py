@@ -181,6 +181,8 @@ BROKEN = {  # content, line, what the message must say
     "comment_among_word_lines": (dog_with(2, "# note"), 3, "a comment line among the word lines"),
     "two_text_comments": (lines("# text = x", *DOG), 2, "a second '# text' line (the first is line 1)"),
     "text_without_words": ("# sent_id = s1\n# text = Lost words\n\n" + lines(*DOG), 1, "a sentence without word lines"),
+    "only_an_empty_node": (r("0.1", "x") + "\n\n" + lines(*DOG), 1, "a sentence without word lines (only comments, "
+                                                                 "ranges or empty nodes)"),
 }
 
 
