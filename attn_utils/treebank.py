@@ -99,6 +99,7 @@ _RANGE_ID = re.compile(r"([1-9][0-9]*)-([1-9][0-9]*)")
 _EMPTY_ID = re.compile(r"(0|[1-9][0-9]*)\.([1-9][0-9]*)")
 _HEAD = re.compile(r"0|[1-9][0-9]*")
 _SHOWN_IN_WARNING = 3  # broken sentences whose reasons the skip warning quotes
+_MAX_SENTENCE_LINES = 100_000  # lines of one sentence (the longest UD sentences have a few hundred words)
 
 
 class TreebankWarning(UserWarning):
@@ -124,21 +125,34 @@ def _lines(fh: Any) -> Iterator[tuple[int, str | None, str]]:
         if number == 1:
             raw = raw.removeprefix(b"\xef\xbb\xbf")
         try:
-            yield number, raw.decode("utf-8"), ""
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             yield number, None, (f"not UTF-8: byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line "
                                  "(CoNLL-U files are UTF-8; if this one is Latin-1 or cp1252, convert it, e.g. "
                                  "iconv -f latin1 -t utf-8 in.conllu > out.conllu)")
+            continue
+        yield number, text, ""
 
 
 def _blocks(lines: Iterator[tuple[int, str | None, str]]) -> Iterator[list[tuple[int, str | None, str]]]:
-    """The lines of each sentence: runs of lines between blank lines (a line of only spaces counts as blank)."""
+    """The lines of each sentence: runs of lines between blank lines (a line of only spaces counts as blank).
+
+    A run longer than :data:`_MAX_SENTENCE_LINES` (a file without blank lines) is not
+    held: it comes as one line that says so, and the rest of the run is passed over.
+    """
     block: list[tuple[int, str | None, str]] = []
+    too_long = False
     for number, text, problem in lines:
         if text is not None and not text.strip():
             if block:
                 yield block
-            block = []
+            block, too_long = [], False
+        elif too_long:
+            continue
+        elif len(block) == _MAX_SENTENCE_LINES:
+            block = [(block[0][0], None, f"no blank line in {_MAX_SENTENCE_LINES} lines: a CoNLL-U sentence "
+                                         "ends with a blank line")]
+            too_long = True
         else:
             block.append((number, text, problem))
     if block:

@@ -275,6 +275,17 @@ def test_an_error_near_the_start_of_a_large_file_is_found_without_reading_the_re
     assert 0 < fetched[0] < 1_000_000  # what was fetched from the disk: the first blocks only
 
 
+def test_a_file_without_blank_lines_is_not_held_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(tbk, "_MAX_SENTENCE_LINES", 6)
+    run = lines(*DOG).rstrip("\n") + "\n" + "\n".join(DOG[1:] * 3) + "\n\n"  # 17 lines, no blank line inside
+    path = write(tmp_path, run + lines(*DOG))
+    with pytest.raises(au.TreebankError) as err:
+        au.load_treebank(path)
+    assert str(err.value) == (f"{path}, line 1: no blank line in 6 lines: a CoNLL-U sentence ends with a blank line")
+    with pytest.warns(tbk.TreebankWarning, match=r"skipped 1 broken sentence\(s\) of 2 .*line 1: no blank line"):
+        assert sentences_of(path, on_error="skip") == [THE_DOG]  # the next sentence is read
+
+
 def test_memory_stays_small_while_reading_a_large_file(tmp_path):
     # 8 MB of sentences, each with a 20 kB comment and every one broken (skipped): nothing is kept, so the peak
     # is what reading costs (few lines, many bytes: quick under tracemalloc)
