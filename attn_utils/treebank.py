@@ -301,7 +301,8 @@ def _check_text(text: str, text_line: int, surface: list[tuple[int, int, int, li
         if not _no_space_after(cols) and pos < len(text) and not space:
             raise _Broken(line, f"'# text' (line {text_line}) has no space after {form!r} (character {pos}), but "
                                 "MISC does not say SpaceAfter=No")
-        pos += len(text[pos:]) - len(text[pos:].lstrip())
+        while pos < len(text) and text[pos].isspace():  # one space or several (linear: no copy of the rest)
+            pos += 1
     if pos < len(text):
         raise _Broken(text_line, f"'# text' goes on after the last word form: {text[pos:pos + 30]!r} is not in "
                                  "any FORM")
@@ -388,7 +389,8 @@ def check_sentences(sentences: Sequence[Any], caller: str) -> None:
     """Raise a clear error for a sentence a computation cannot use (at the entry of ``syntax_heads`` and friends).
 
     Each must be a :class:`Sentence` with at least one word, as many heads,
-    relations and spans as words, and every head a word number or 0.
+    relations and spans as words, every head a word number or 0, and every
+    span a ``(start, end)`` inside the sentence's text.
     """
     for i, sent in enumerate(sentences):
         if not isinstance(sent, Sentence):
@@ -403,9 +405,18 @@ def check_sentences(sentences: Sequence[Any], caller: str) -> None:
         if any(k != n for k in lengths.values()):
             raise TreebankError(f"{name} has {n} words but " + ", ".join(f"{v} {k}" for k, v in lengths.items())
                                 + ": one of each per word")
-        bad = [h for h in sent.heads if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or not 0 <= h <= n]
+        bad = [h for h in sent.heads if not _is_int(h) or not 0 <= h <= n]
         if bad:
             raise TreebankError(f"{name}: head {bad[0]!r} is not a word number 1..{n} or 0 (the root)")
+        for w, span in enumerate(sent.spans):
+            if not (isinstance(span, (tuple, list)) and len(span) == 2 and all(_is_int(x) for x in span)
+                    and 0 <= span[0] <= span[1] <= len(sent.text)):
+                raise TreebankError(f"{name}: span {span!r} of word {w} ({sent.words[w]!r}) is not a (start, end) "
+                                    f"of character positions in its text of {len(sent.text)} characters")
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
 
 
 def sentences_digest(sentences: Sequence[Sentence]) -> str:
