@@ -634,3 +634,21 @@ def test_the_tokenizer_alone_does_not_trust_edited_settings(tiny_e5_bin, tmp_pat
     _rewrite_header(Path(info["cache_file"]), _set_setting("max_positions", 4))
     tok = e5.load_tokenizer_only(tiny_e5_bin)
     assert tok.model_max_length == e5_tiny.HEADER["max_positions"]  # 24, from the .bin, not the edited 4
+
+
+def test_the_skip_and_in_memory_warnings_name_the_callers_line(tmp_path, monkeypatch, tiny_e5_bin):
+    path = write(tmp_path, dog_with(2, w(2, "dog", 2)) + lines(*DOG))
+    monkeypatch.setenv("ATTN_UTILS_CACHE", str(tmp_path / "ro"))
+    _no_writes(monkeypatch)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        au.load_treebank(path, on_error="skip"); line_tb = _line()  # noqa: E702 (the line the warning must name)
+        e5.load_e5(path=tiny_e5_bin); line_e5 = _line()  # noqa: E702
+    assert [(w.category, w.filename, w.lineno) for w in caught] == [
+        (tbk.TreebankWarning, __file__, line_tb), (e5.E5CacheWarning, __file__, line_e5)]
+
+
+def _line():
+    import inspect
+
+    return inspect.currentframe().f_back.f_lineno
