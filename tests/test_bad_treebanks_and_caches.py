@@ -133,7 +133,8 @@ BROKEN = {  # content, line, what the message must say
     "latin1_bytes": ("# text = café\n".encode("latin-1") + "1\tcafé\t_\tX\t_\t_\t0\troot\t_\t_\n\n".encode("latin-1"),
                      1, "not UTF-8: byte 0xe9 at byte 13 of the line"),
     "nine_columns": (dog_with(2, "2\tdog\t_\tX\t_\t_\t3\tnsubj\t_"), 3,
-                     "9 tab-separated columns where CoNLL-U has 10 (ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC)"),
+                     "9 tab-separated columns where CoNLL-U has 10 "
+                     "(ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC)"),
     "eleven_columns": (dog_with(2, w(2, "dog", 3) + "\textra"), 3, "11 tab-separated columns"),
     "spaces_not_tabs": (dog_with(2, "2 dog _ X _ _ 3 nsubj _ _"), 3,
                         "(the columns look separated by spaces; CoNLL-U separates them by tabs)"),
@@ -236,8 +237,8 @@ def test_skip_leaves_out_broken_sentences_with_one_warning_giving_the_count_and_
 
 
 def test_skip_leaves_out_a_sentence_that_is_not_utf8_and_keeps_the_others(tmp_path):
-    path = write(tmp_path, lines(*DOG).encode() + "# text = café\n1\tcafé\t_\tX\t_\t_\t0\troot\t_\t_\n\n".encode("cp1252")
-                 + lines(*DOG).encode())
+    cp1252 = "# text = café\n1\tcafé\t_\tX\t_\t_\t0\troot\t_\t_\n\n".encode("cp1252")
+    path = write(tmp_path, lines(*DOG).encode() + cp1252 + lines(*DOG).encode())
     with pytest.warns(tbk.TreebankWarning, match=r"skipped 1 broken sentence\(s\) of 3 \(on_error='skip'\): line 7: "
                                                  "not UTF-8: byte 0xe9"):
         assert sentences_of(path, on_error="skip") == [THE_DOG, THE_DOG]
@@ -506,9 +507,9 @@ def test_an_edited_setting_in_the_cache_is_found_and_rebuilt(tiny_e5_bin, tmp_pa
         model, _, info = e5.load_e5(path=tiny_e5_bin)
     warned = [str(w.message) for w in caught if issubclass(w.category, e5.E5CacheWarning)]
     assert info["cache"] == "rebuilt"
-    original = e5_tiny.HEADER[key]
+    original = float(np.float32(e5_tiny.HEADER[key])) if key == "eps" else e5_tiny.HEADER[key]  # the file's f32
     assert warned == [f"[attn_utils] the cached e5 files in {folder} were unusable (the cached setting "
-                      f"{key}={value!r} is not the 4-bit file's {key}={float(np.float32(original)) if key == 'eps' else original!r}); "
+                      f"{key}={value!r} is not the 4-bit file's {key}={original!r}); "
                       "rebuilt them from the 4-bit file."]
     att = _attention(model, IDS)
     assert att.shape == (e5_tiny.HEADER["heads"], len(IDS), len(IDS))  # the file's 2 heads, not an edited 4
