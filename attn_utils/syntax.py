@@ -48,6 +48,7 @@ from .extract import _batches, _check_batch_size, run_model
 from .stats import binomial_interval, split_half
 from .treebank import Sentence, poss_source
 from .words import align_words, token_spans_batch
+from .treebank import check_sentences, sentences_digest
 
 __all__ = [
     "DIRECTIONS",
@@ -152,6 +153,7 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     sentences = list(sentences)
     if not sentences:
         raise AttentionError("syntax_heads() needs at least one sentence; try au.load_treebank('en_ewt')")
+    check_sentences(sentences, "syntax_heads")
     _check_batch_size(batch_size)
     texts = [s.text for s in sentences]
     spans = token_spans_batch(lm, texts)
@@ -220,6 +222,7 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     frame.attrs["scorable"] = scorable
     frame.attrs["words"] = sum(len(s) for s in sentences)
     frame.attrs["scored"] = sum(sum(m) for m in scorable)
+    frame.attrs["sentences"] = sentences_digest(sentences)  # syntax_table checks it is given the same ones
     return frame
 
 
@@ -331,6 +334,7 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
         select half, reported on the report half) and ``margin`` (accuracy - offset_accuracy).
     """
     sentences = list(sentences)
+    check_sentences(sentences, "syntax_table")
     if not isinstance(scores, pd.DataFrame):
         scores = syntax_heads(scores, sentences, split=True, **kwargs)
     if "half" not in (scores.index.names or []):
@@ -345,6 +349,15 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
         mask = tuple((True,) * len(s) for s in sentences)
     if len(mask) != len(sentences):
         raise AttentionError(f"scores were computed on {len(mask)} sentences, but {len(sentences)} were given")
+    wrong = next((i for i, (m, s) in enumerate(zip(mask, sentences)) if len(m) != len(s)), None)
+    if wrong is not None:
+        raise AttentionError(f"syntax_table(): sentence {wrong} has {len(sentences[wrong])} words, but the scores' "
+                             f"sentence {wrong} had {len(mask[wrong])}: the scores were computed on other sentences; "
+                             "pass the same ones, in the same order")
+    digest = sentences_digest(sentences)
+    if scores.attrs.get("sentences", digest) != digest:
+        raise AttentionError("syntax_table(): the scores were computed on other sentences than the ones given; pass "
+                             "the same sentences, in the same order, as to syntax_heads(lm, sentences, split=True)")
     base_select = syntax_baseline([sentences[i] for i in select_idx], True, [mask[i] for i in select_idx])
     base_report = syntax_baseline([sentences[i] for i in report_idx], True, [mask[i] for i in report_idx])
     counts = pd.Series([lab for s, m in zip(sentences, mask) for r, ok in zip(s.relations, m) if ok

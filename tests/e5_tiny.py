@@ -53,16 +53,17 @@ def quantize_q4(values: np.ndarray) -> tuple[bytes, np.ndarray]:
     return raw, decoded.reshape(-1)
 
 
-def write_tiny_e5s1(path: str | Path, seed: int = 0) -> dict[str, np.ndarray]:
+def write_tiny_e5s1(path: str | Path, seed: int = 0, **settings) -> dict[str, np.ndarray]:
     """Write the tiny file; return what each tensor should read back as (float32, by E5S1 name).
 
     2-D weights (word embeddings and every Linear) are stored as Q4_0, the
-    rest as fp32, as in the real file.
+    rest as fp32, as in the real file. ``settings`` override :data:`HEADER`
+    (e.g. ``eps=0.25``, ``layers=2``).
     """
     rng = np.random.default_rng(seed)
-    h = HEADER
+    h = {**HEADER, **settings}
     expected, blobs = {}, {}
-    for name, shape in shapes().items():
+    for name, shape in shapes(h).items():
         if name.endswith("ln.w"):
             values = 1 + 0.1 * rng.standard_normal(shape)
         else:

@@ -43,10 +43,11 @@ def test_file_sha256_is_the_sha256_of_the_whole_file(tmp_path, size):
     assert disk_cache.file_sha256(tmp_path / "f") == hashlib.sha256(data).hexdigest()
 
 
-def test_crc_runs_over_every_array_in_key_order():
+def test_crc_runs_over_the_header_then_every_array_in_key_order():
     arrays = {"b": np.arange(6, dtype="<f4").reshape(2, 3), "a": -np.ones(4, dtype="<f4"), "c": np.zeros(1, "<f4")}
     whole = b"".join(arrays[k].tobytes() for k in sorted(arrays))
     assert disk_cache.crc(arrays) == zlib.crc32(whole)
+    assert disk_cache.crc(arrays, b"head") == zlib.crc32(b"head" + whole)
     assert disk_cache.crc({}) == 0
 
 
@@ -118,7 +119,7 @@ def test_a_flipped_data_byte_fails_the_checksum(tmp_path):
     path.write_bytes(raw)
     with pytest.raises(ValueError) as err:
         disk_cache.read_arrays(path, "sha")
-    assert str(err.value) == "checksum (CRC-32) does not match: the data is corrupt"
+    assert str(err.value) == "checksum (CRC-32) does not match: the data or the settings stored with it are corrupt"
 
 
 # --- load_cached: what it reports ---------------------------------------------------------------
@@ -156,7 +157,7 @@ def test_a_lone_tokenizer_file_counts_as_a_damaged_cache(tiny_e5_bin, tmp_path, 
 
 @pytest.mark.parametrize("damage, reason", [
     ("truncate", "size is {short} bytes, expected {full} (truncated?)"),
-    ("flip_a_byte", "checksum (CRC-32) does not match: the data is corrupt"),
+    ("flip_a_byte", "checksum (CRC-32) does not match: the data or the settings stored with it are corrupt"),
     ("huge_header_size", "header size is implausible"),
     ("tokenizer_flip", "the tokenizer file's checksum does not match"),
 ])
@@ -187,6 +188,12 @@ def test_an_unwritable_cache_folder_is_reported_by_its_os_reason(tiny_e5_bin, tm
     blocker.write_text("not a folder")
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(blocker / "attn_utils"))
     info, warned = _load(tiny_e5_bin)
+    assert info["cache"] == "in memory (cache folder not writable: Not a directory)"
+    assert warned == [f"[attn_utils] cannot write the e5 weight cache in {blocker / 'attn_utils'} (Not a directory): "
+                      "the dequantized weights are kept in memory for this session only, and each new session "
+                      "dequantizes them again (seconds). Make that folder writable, or set the environment "
+                      "variable ATTN_UTILS_CACHE to a writable folder."]
+    info, warned = _load(tiny_e5_bin)  # said once: not again on the next load of the session
     assert info["cache"] == "in memory (cache folder not writable: Not a directory)" and warned == []
 
 

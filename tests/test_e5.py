@@ -263,10 +263,13 @@ def test_unwritable_cache_folder_dequantizes_in_memory(warm, tmp_path, monkeypat
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
     monkeypatch.setenv("ATTN_UTILS_CACHE", str(blocker / "attn_utils"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no warning needed: nothing is wrong with the model
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         arrays, info, tok = e5.load_cached(warm[2])
     assert info["cache"].startswith("in memory (cache folder not writable")
+    # said once, naming the folder and what to do (the model itself is sound)
+    assert [w.category for w in caught] == [e5.E5CacheWarning]
+    assert str(blocker / "attn_utils") in str(caught[0].message) and "ATTN_UTILS_CACHE" in str(caught[0].message)
     for key, value in warm[1].items():
         np.testing.assert_array_equal(arrays[key], value)
     assert tok("犬")["input_ids"] == [0, 5, 2]

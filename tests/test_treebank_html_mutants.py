@@ -16,11 +16,12 @@ LONG = "the dog chased the cat " * 120  # 600 words, one WordPiece each: 602 tok
 
 
 def conllu(tmp_path, *sentences):
-    """A .conllu file from sentences given as (metadata lines, rows (id, form, upos, head, rel))."""
+    """A .conllu file from sentences given as (metadata lines, rows (id, form, upos, head, rel[, misc]))."""
     lines = []
     for meta, rows in sentences:
         lines += [f"# {m}" for m in meta]
-        lines += [f"{i}\t{form}\t_\t{upos}\t_\t_\t{head}\t{rel}\t_\t_" for i, form, upos, head, rel in rows]
+        lines += [f"{i}\t{form}\t_\t{upos}\t_\t_\t{head}\t{rel}\t_\t{misc[0] if misc else '_'}"
+                  for i, form, upos, head, rel, *misc in rows]
         lines.append("")
     path = tmp_path / "mini.conllu"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -68,7 +69,7 @@ class Tok:
 
 FRENCH = (["sent_id = fr-1", "text = Il va au marché."],
           [(1, "Il", "PRON", 2, "nsubj"), (2, "va", "VERB", 0, "root"), ("3-4", "au", "_", "_", "_"),
-           (3, "à", "ADP", 5, "case"), (4, "le", "DET", 5, "det"), (5, "marché", "NOUN", 2, "obl"),
+           (3, "à", "ADP", 5, "case"), (4, "le", "DET", 5, "det"), (5, "marché", "NOUN", 2, "obl", "SpaceAfter=No"),
            ("5.1", "allé", "VERB", "_", "_"), (6, ".", "PUNCT", 2, "punct")])
 
 
@@ -94,26 +95,31 @@ def test_without_text_and_sent_id_the_text_is_the_words_joined_by_one_space(tmp_
 
 def test_the_file_is_read_as_utf8_whatever_the_locale_encoding(tmp_path, monkeypatch):
     path = conllu(tmp_path, FRENCH, (["sent_id = ja-1", "text = 猫が寝た"],
-                                     [(1, "猫", "NOUN", 3, "nsubj"), (2, "が", "ADP", 1, "case"),
-                                      (3, "寝た", "VERB", 0, "root")]))
-    read_text = Path.read_text
+                                     [(1, "猫", "NOUN", 3, "nsubj", "SpaceAfter=No"),
+                                      (2, "が", "ADP", 1, "case", "SpaceAfter=No"),
+                                      (3, "寝た", "VERB", 0, "root", "SpaceAfter=No")]))
+    path_open = Path.open
 
-    def latin1_locale(self, encoding=None, errors=None):  # what a non-UTF-8 locale (e.g. cp1252 Windows) reads
-        return read_text(self, encoding=encoding or "latin-1", errors=errors)
+    def latin1_locale(self, mode="r", buffering=-1, encoding=None, *args, **kwargs):
+        # what text mode reads under a non-UTF-8 locale (e.g. cp1252 Windows)
+        if "b" not in mode and encoding is None:
+            encoding = "latin-1"
+        return path_open(self, mode, buffering, encoding, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", latin1_locale)
+    monkeypatch.setattr(Path, "open", latin1_locale)
     fr, ja = au.load_treebank(path)
     assert fr.words[2:5] == ["à", "le", "marché"] and fr.text == "Il va au marché."
     assert ja.words == ["猫", "が", "寝た"] and ja.spans == [(0, 1), (1, 2), (2, 4)]
 
 
-def test_forms_normalised_differently_from_the_text_start_at_the_next_non_space_character(tmp_path):
-    # the text writes NY and BIG full-width; the forms are ASCII: they are not found, spans move on
-    rows = [(1, "NY", "PROPN", 2, "nsubj"), (2, "is", "AUX", 3, "cop"), (3, "BIG", "ADJ", 0, "root"),
-            (4, "now", "ADV", 3, "advmod"), (5, "is", "AUX", 3, "dep")]
-    (s,) = au.load_treebank(conllu(tmp_path, (["text = ＮＹ is  ＢＩＧ  now is"], rows)))
-    assert s.spans == [(0, 2), (3, 5), (7, 10), (12, 15), (16, 18)]  # the second "is" after "now", not the first
-    assert [s.text[a:b] for a, b in s.spans] == ["ＮＹ", "is", "ＢＩＧ", "now", "is"]
+def test_forms_written_differently_from_the_text_are_an_error_naming_the_line(tmp_path):
+    # the text writes NY and BIG full-width, the forms ASCII: # text and the forms disagree (the UD validator's rule)
+    rows = [(1, "NY", "PROPN", 2, "nsubj"), (2, "is", "AUX", 3, "cop"), (3, "BIG", "ADJ", 0, "root")]
+    path = conllu(tmp_path, (["text = ＮＹ is  ＢＩＧ"], rows))
+    with pytest.raises(au.TreebankError) as err:
+        au.load_treebank(path)
+    assert str(err.value) == (f"{path}, line 2: '# text' (line 1) does not match the word forms: where the form "
+                              "'NY' comes, at character 0, the text has 'ＮＹ is  ＢＩＧ'")
 
 
 # --- load_treebank: default and messages -------------------------------------------------------
