@@ -54,7 +54,8 @@ from .plot import (
 from .scratch import recompute_attention, scaled_dot_product, softmax
 from .words import align_words, alignment_report, group_tokens, token_spans, word_spans
 from .stats import binomial_interval, intervals_overlap, mcnemar_exact, split_half
-from .syntax import format_syntax_table, head_predictions, syntax_baseline, syntax_heads, syntax_table
+from .syntax import (format_syntax_table, head_predictions, syntax_baseline, syntax_heads, syntax_paired,
+                     syntax_table)
 from .treebank import load_treebank
 from .widgets import attention_toy
 
@@ -121,6 +122,7 @@ __all__ = [
     "load_treebank",
     "syntax_baseline",
     "syntax_heads",
+    "syntax_paired",
     "syntax_table",
     "word_spans",
 ]

@@ -45,7 +45,7 @@ import pandas as pd
 
 from .errors import AttentionError, user_stacklevel
 from .extract import _batches, _check_batch_size, run_model
-from .stats import binomial_interval, split_half
+from .stats import binomial_interval, mcnemar_exact, split_half
 from .treebank import Sentence, poss_source
 from .words import align_words, token_spans_batch
 from .treebank import check_sentences, sentences_digest
@@ -57,6 +57,7 @@ __all__ = [
     "syntax_heads",
     "syntax_baseline",
     "syntax_table",
+    "syntax_paired",
     "format_syntax_table",
 ]
 
@@ -146,7 +147,9 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         into another word (see :func:`align_words`), and words whose gold head
         was merged away, cannot be scored and are left out; ``attrs["scorable"]``
         holds the per-sentence masks (:func:`syntax_table` scores the offset
-        baseline on the same words), ``attrs["words"]`` / ``attrs["scored"]`` the counts.
+        baseline on the same words), ``attrs["words"]`` / ``attrs["scored"]`` the counts,
+        ``attrs["correct"]`` each word's hit or miss, bool ``[direction, layer, head, word]``
+        with the words of all sentences one after another (for :func:`syntax_paired`).
     """
     import torch
 
@@ -169,6 +172,8 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         rows_per_word.append([[labels.setdefault(lab, len(labels)) for lab in _labels(r)] for r in s.relations])
     n_halves = 2 if split else 1
     hits = None  # [direction, layer, head, half * label]
+    starts = np.concatenate([[0], np.cumsum([len(s) for s in sentences])])
+    correct = None  # [direction, layer, head, word of the corpus]
     totals = np.zeros(n_halves * len(labels))
     for start in _batches(len(sentences), batch_size, progress, "syntax_heads"):
         chunk = [int(i) for i in order[start : start + batch_size]]
@@ -215,6 +220,10 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
             pred = np.take_along_axis(pred, source[None, :, None, :], axis=-1)
             ok = (pred == gold[None, :, None, :]) & np.take_along_axis(owned, source, axis=-1)[None, :, None, :]
             batch_hits.append(np.einsum("lbhw,bwr->lhr", ok.astype(np.float64), label_rows))
+            if correct is None:
+                correct = np.zeros((len(DIRECTIONS), ok.shape[0], ok.shape[2], int(starts[-1])), dtype=bool)
+            for b, i in enumerate(chunk):
+                correct[DIRECTIONS.index(direction), :, :, starts[i] : starts[i + 1]] = ok[:, b, :, : len(sentences[i])]
         hits = np.stack(batch_hits) if hits is None else hits + np.stack(batch_hits)
         totals += label_rows.sum((0, 1))
         del weights, words
@@ -223,6 +232,7 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     frame.attrs["words"] = sum(len(s) for s in sentences)
     frame.attrs["scored"] = sum(sum(m) for m in scorable)
     frame.attrs["sentences"] = sentences_digest(sentences)  # syntax_table checks it is given the same ones
+    frame.attrs["correct"] = correct
     return frame
 
 
@@ -383,6 +393,70 @@ def syntax_table(scores: Any, sentences: Sequence[Sentence], min_count: int = 10
     table = pd.DataFrame(rows).set_index("relation")
     table.attrs["min_count"] = min_count
     return table
+
+
+def syntax_paired(scores: pd.DataFrame, table: pd.DataFrame, sentences: Sequence[Sentence],
+                  alpha: float = 0.05) -> pd.DataFrame:
+    """The table's head against its offset on the same words: the exact McNemar test, per relation.
+
+    Head and offset are scored on the same words of the report half, so the
+    comparison is paired: only the words that exactly one of them gets right
+    carry information (:func:`~attn_utils.stats.mcnemar_exact`), as in
+    :func:`~attn_utils.probing.probe_holdout`. The words of one sentence are
+    not independent, so the p-value is a guide, not an exact guarantee.
+
+    Args:
+        scores: ``syntax_heads(lm, sentences, split=True)`` (with its ``attrs``).
+        table: ``syntax_table(scores, sentences)``: the chosen head and offset per relation.
+        sentences: the same sentences.
+        alpha: the level below which a difference is called.
+
+    Returns:
+        DataFrame indexed like ``table`` with columns ``n`` (report-half words),
+        ``hits`` / ``baseline_hits`` (words the head / the offset gets right),
+        ``head_only`` / ``baseline_only`` (words only the head / only the offset
+        gets right), ``p_value`` and ``verdict``: ``"head above baseline"`` or
+        ``"baseline above head"`` when ``p_value < alpha``, else ``"undecided"``.
+
+    Raises:
+        AttentionError: the scores carry no per-word results, or do not match the table.
+    """
+    sentences = list(sentences)
+    correct, mask = scores.attrs.get("correct"), scores.attrs.get("scorable")
+    if correct is None or mask is None:
+        raise AttentionError("syntax_paired() needs the DataFrame of syntax_heads(..., split=True) itself: "
+                             "its attrs['correct'] holds each word's hit or miss (a CSV copy or a pandas "
+                             "operation may drop attrs)")
+    if len(mask) != len(sentences) or correct.shape[-1] != sum(len(s) for s in sentences):
+        raise AttentionError(f"scores were computed on {len(mask)} sentences, but {len(sentences)} were given")
+    starts = np.concatenate([[0], np.cumsum([len(s) for s in sentences])])
+    _, report_idx = split_half(len(sentences))
+    rows = []
+    for rel, row in table.iterrows():
+        d = DIRECTIONS.index(row["direction"])
+        head_ok, base_ok = [], []
+        for i in report_idx:
+            sent = sentences[i]
+            src = poss_source(sent)
+            for w, r in enumerate(sent.relations):
+                if not mask[i][w] or rel not in _labels(r):
+                    continue
+                head_ok.append(bool(correct[d, row["layer"], row["head"], starts[i] + w]))
+                pred = max(0, min(src[w] + int(row["offset"]) + 1, len(sent)))  # Clark's offset_predictor
+                base_ok.append(pred == sent.heads[w])
+        n = len(head_ok)
+        hits, base_hits = int(sum(head_ok)), int(sum(base_ok))
+        if n != row["n"] or hits != round(row["accuracy"] * n) or base_hits != round(row["offset_accuracy"] * n):
+            raise AttentionError(f"relation {rel!r}: the table says {row['n']} words, but the scores give {n} "
+                                 "(or other hits); pass the same scores and sentences that made the table")
+        head_only, base_only, p_value = mcnemar_exact(head_ok, base_ok) if n else (0, 0, 1.0)
+        if p_value < alpha:
+            verdict = "head above baseline" if head_only > base_only else "baseline above head"
+        else:
+            verdict = "undecided"
+        rows.append({"relation": rel, "n": n, "hits": hits, "baseline_hits": base_hits, "head_only": head_only,
+                     "baseline_only": base_only, "p_value": p_value, "verdict": verdict})
+    return pd.DataFrame(rows).set_index("relation")
 
 
 def format_syntax_table(table: pd.DataFrame, caption: str = "") -> pd.DataFrame:

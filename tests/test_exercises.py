@@ -387,8 +387,9 @@ def test_treebank_offsets_check_reads_sentences_and_counts_subtypes(capsys):
 
     sentences = [SENTENCE, Sent()]
     offsets = range(-3, 3)
-    # det: "The"(1)->2 and "the"(4)->5 in both sentences: offset +1 is always right
-    right = {k: float(k == 1) for k in offsets}
+    # det: "The"(1)->2 and "the"(4)->5 in both sentences: offset +1 is always right; +2 from "the"(4)
+    # points past the last word (6 > 5) and is clipped onto it (5), as Clark's offset_predictor does
+    right = {k: {1: 1.0, 2: 0.5}.get(k, 0.0) for k in offsets}
     kw = dict(sentences=sentences, relation="det", offsets=offsets)
     passes(capsys, ex.check_treebank_offsets, right, **kw)
     fails(ex.check_treebank_offsets, r"オフセット \+1 の正解率", {k: 0.0 for k in offsets}, **kw)
@@ -450,3 +451,21 @@ def test_order_flip_check_accepts_other_forms_and_names_the_mistakes(capsys):
     fails(ex.check_order_flip, "どれか", diffs, 1, **kw)
     ex.check_order_flip(None, None, **kw)
     assert "まだ答えがありません" in capsys.readouterr().out
+
+
+def test_treebank_offsets_check_clips_at_the_sentence_ends_as_the_library(capsys):
+    tb = au.load_treebank("en_ewt")
+    offsets = range(-3, 3)
+    library = au.syntax_baseline(tb, all_offsets=True).loc["amod"]
+    clipped = {k: float(library[k]) for k in offsets}
+    passes(capsys, ex.check_treebank_offsets, clipped, sentences=tb, relation="amod", offsets=offsets)
+    hits, total = {k: 0 for k in offsets}, 0
+    for s in tb:
+        for i, (h, r) in enumerate(zip(s.heads, s.relations), start=1):
+            if r.split(":")[0] == "amod":
+                total += 1
+                for k in offsets:
+                    hits[k] += h == i + k
+    unclipped = {k: hits[k] / total for k in offsets}
+    assert unclipped != clipped  # amod at +2: a prediction past the last word is clipped onto it
+    fails(ex.check_treebank_offsets, "切り詰め", unclipped, sentences=tb, relation="amod", offsets=offsets)

@@ -348,3 +348,57 @@ def test_formatted_table_reads_as_percentages_with_signed_offsets_and_margins():
     assert out.loc["nsubj"].tolist() == [7, 3, "L0-H2 head->dep", "50.0% [10.0%, 90.0%]", "+2: 25.0%", "-5.0"]
     assert out.attrs["caption"] == "MiniLM (bundled), en_ewt"
     assert au.format_syntax_table(table).attrs["caption"] == ""
+
+
+def test_paired_test_counts_the_words_only_the_head_or_only_the_offset_gets_right(minilm):
+    from scipy.stats import binomtest
+
+    lm, sentences, owners = planted_run(minilm, "en_ewt", 60)
+    scores = au.syntax_heads(lm, sentences, split=True, progress=False)
+    rigged = scores.copy().sort_index()
+    rigged.attrs = scores.attrs
+    for rel in ["det", "nsubj"]:  # choose the previous-word head (layer 0, head 2) for det and nsubj
+        rigged.loc[("select", rel), "accuracy"] = 0.0
+        rigged.loc[("select", rel, "dep->head", 0, 2), "accuracy"] = 1.0
+    table = au.syntax_table(rigged, sentences, min_count=1)
+    paired = au.syntax_paired(rigged, table, sentences)
+    assert list(paired.index) == list(table.index)
+    _, report = au.split_half(len(sentences))
+    for rel in ["det", "nsubj"]:
+        offset = table.loc[rel, "offset"]
+        head_ok, base_ok = [], []
+        for i in report:  # by plain counting: the previous owned word, and the clipped offset
+            s, owned = sentences[i], {w for w in owners[i] if w is not None and w >= 0}
+            for j, (h, r) in enumerate(zip(s.heads, s.relations)):
+                if r.split(":")[0] != rel or j not in owned or (h and h - 1 not in owned):
+                    continue
+                head_ok.append(previous_owned(j, len(s), owned) + 1 == h)
+                base_ok.append(max(0, min(j + offset + 1, len(s))) == h)
+        head_only = sum(a and not b for a, b in zip(head_ok, base_ok))
+        base_only = sum(b and not a for a, b in zip(head_ok, base_ok))
+        row = paired.loc[rel]
+        assert (row["n"], row["hits"], row["baseline_hits"]) == (len(head_ok), sum(head_ok), sum(base_ok))
+        assert (row["head_only"], row["baseline_only"]) == (head_only, base_only)
+        expected = binomtest(head_only, head_only + base_only, 0.5).pvalue if head_only + base_only else 1.0
+        assert row["p_value"] == pytest.approx(expected)
+        assert row["verdict"] == ("undecided" if expected >= 0.05 else
+                                  "head above baseline" if head_only > base_only else "baseline above head")
+    # the planted gold head (layer 0, head 0) beats every offset on det: the test must say so
+    gold = scores.copy().sort_index()
+    gold.attrs = scores.attrs
+    gold.loc[("select", "det"), "accuracy"] = 0.0
+    gold.loc[("select", "det", "dep->head", 0, 0), "accuracy"] = 1.0
+    t2 = au.syntax_table(gold, sentences, min_count=1)
+    p2 = au.syntax_paired(gold, t2, sentences)
+    assert p2.loc["det", "baseline_only"] == 0 and p2.loc["det", "verdict"] == "head above baseline"
+    # scores that do not match the table, or that lost their attrs, are refused with a clear message
+    bare = rigged.copy()
+    bare.attrs = {}
+    with pytest.raises(au.AttentionError, match="attrs"):
+        au.syntax_paired(bare, table, sentences)
+    wrong = table.copy()
+    wrong.loc["det", "n"] += 1
+    with pytest.raises(au.AttentionError, match="det"):
+        au.syntax_paired(rigged, wrong, sentences)
+    with pytest.raises(au.AttentionError, match="sentences"):
+        au.syntax_paired(rigged, table, sentences[:-1])

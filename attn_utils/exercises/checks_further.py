@@ -239,22 +239,27 @@ def check_head_accuracy(head_accuracy: Callable) -> str:
 def check_treebank_offsets(accuracy: Any, *, sentences: Sequence[Any], relation: str, offsets: Sequence[int]) -> str:
     """``accuracy[k]``: over the words with ``relation``, how often the word ``k`` places away is the head.
 
-    Word ``i`` (1-based) predicts ``i + k``; heads are 1-based with 0 = root, so a prediction outside
-    the sentence is simply wrong.
+    Word ``i`` (1-based) predicts ``i + k`` clipped to the sentence, ``max(0, min(i + k, n))`` with
+    0 = root: Clark et al.'s ``offset_predictor`` and :func:`attn_utils.syntax_baseline`.
     """
     if not isinstance(accuracy, Mapping) or sorted(accuracy) != sorted(offsets):
         raise ExerciseError(f"答えはオフセット {list(offsets)} をキーにした辞書にしましょう。")
     hits = {k: 0 for k in offsets}
+    unclipped = {k: 0 for k in offsets}
     total = 0
     for sent in sentences:
-        for i, (h, r) in enumerate(zip(_field(sent, "heads"), _field(sent, "relations")), start=1):
+        heads = _field(sent, "heads")
+        for i, (h, r) in enumerate(zip(heads, _field(sent, "relations")), start=1):
             if _matches(r, relation):
                 total += 1
                 for k in offsets:
-                    hits[k] += int(h == i + k)
+                    hits[k] += int(h == max(0, min(i + k, len(heads))))
+                    unclipped[k] += int(h == i + k)
     if not total:
         raise ExerciseError(f"関係 {relation!r} の単語が 1 つもありません。")
     want = {k: hits[k] / total for k in offsets}
+    if hits != unclipped and all(np.isclose(accuracy[k], unclipped[k] / total) for k in offsets):
+        raise ExerciseError("文の外に出た予測を、文の端に切り詰めましょう: max(0, min(i + k, n)) (n は文の単語数、0 は ROOT)。")
     if all(-k in want for k in offsets) and any(not np.isclose(want[k], want[-k]) for k in offsets) \
             and all(np.isclose(accuracy[k], want[-k]) for k in offsets):
         raise ExerciseError("オフセットの向きが逆です: k = +1 は「すぐ右の単語」(i + 1) です。")
