@@ -424,6 +424,8 @@ def as_layer_head(answer: Any, name: str = "答え", shape: Sequence[int] | None
     pair = None
     if isinstance(answer, Mapping) and "layer" in answer and "head" in answer:
         pair = (_integral(answer["layer"]), _integral(answer["head"]))
+    elif isinstance(answer, bytes):
+        pair = None
     elif isinstance(answer, str):
         m = _LH.match(answer)
         pair = (int(m.group(1)), int(m.group(2))) if m else None
