@@ -498,6 +498,8 @@ add(S, "wrong", "per-head", lambda c: ((checks.row_entropy(c.scaling[0]), c.scal
 add(S, "wrong", "one-number", lambda c: ((c.scaling[2].mean(), c.scaling[3]), KW_SCALE(c)), "数 1 つ")
 add(S, "wrong", "sum-over-queries", lambda c: ((c.scaling[2] * 7, c.scaling[3]), KW_SCALE(c)), "query について合計")
 add(S, "wrong", "off-by-2e-3", lambda c: ((c.scaling[2] + 2e-3, c.scaling[3]), KW_SCALE(c)), "値が合っていません")
+add(S, "wrong", "typed-printed-3-decimals", lambda c: ((np.round(c.scaling[2], 3), np.round(c.scaling[3], 3)), KW_SCALE(c)),
+    "値が合っていません")
 add(S, "wrong", "nan-0log0", lambda c: ((c.scaling[2], np.where(np.arange(len(c.scaling[3])) == 0, np.nan, c.scaling[3])),
                                         KW_SCALE(c)), "0 × log 0")
 add(S, "malformed", "text", lambda c: (("low", c.scaling[3]), KW_SCALE(c)), "文字列")
@@ -671,6 +673,7 @@ add(S, "wrong", "transposed", lambda c: ((c.split[1].frame(0, 0).loc["extraordin
 add(S, "wrong", "last-layer", lambda c: ((c.split[1].frame(-1, 0).loc["uncovered", "extraordinarily"],), KW_WW(c)), "別の層")
 add(S, "wrong", "whole-row", lambda c: ((1.0,), KW_WW(c)), "行全体")
 add(S, "wrong", "near-miss", lambda c: ((word_row(c).sum() + 1e-4,), KW_WW(c)), "値が合っていません")
+add(S, "wrong", "typed-printed-4-decimals", lambda c: ((round(float(word_row(c).sum()), 4),), KW_WW(c)), "値が合っていません")
 add(S, "malformed", "series-of-pieces", lambda c: ((word_row(c),), KW_WW(c)), "数 1 つ")
 add(S, "malformed", "text", lambda c: (("0.3",), KW_WW(c)), "文字列")
 add(S, "malformed", "bool", lambda c: ((True,), KW_WW(c)), "True/False")
@@ -755,6 +758,7 @@ add(S, "wrong", "divided-by-n", lambda c: ((EP(c)[0] * np.log(11) / 11, EP(c)[1]
 add(S, "wrong", "clark-smoothed", lambda c: ((checks._smoothed_entropy(c.entropy_pair[0].weights).mean() / np.log(11), EP(c)[1]),
                                              KW_EP(c)), "平滑化")
 add(S, "wrong", "off-by-2e-3", lambda c: ((EP(c)[0] + 2e-3, EP(c)[1]), KW_EP(c)), "値が合っていません")
+add(S, "wrong", "typed-printed-2-decimals", lambda c: ((round(EP(c)[0], 2), round(EP(c)[1], 2)), KW_EP(c)), "値が合っていません")
 add(S, "malformed", "per-layer-arrays", lambda c: ((checks.row_entropy(c.entropy_pair[0].weights).mean(-1) / np.log(11),
                                                     checks.row_entropy(c.entropy_pair[1].weights).mean(-1) / np.log(11)),
                                                    KW_EP(c)), "数 1 つのはず")
@@ -933,6 +937,8 @@ add(S, "wrong", "zero-based", lambda c: ((tb_acc(c, start=0),), KW_TB(c)), "0 �
 add(S, "wrong", "counts", lambda c: ((tb_acc(c, count=True),), KW_TB(c)), "当たった数のまま")
 add(S, "wrong", "percent", lambda c: (({k: 100 * v for k, v in offsets_by_hand(c.en, "amod", OFF6).items()},), KW_TB(c)),
     "パーセント")
+add(S, "wrong", "typed-printed-3-decimals", lambda c: (({k: round(v, 3) for k, v in offsets_by_hand(c.en, "amod", OFF6).items()},),
+                                                     KW_TB(c)), "値が合っていません")
 add(S, "wrong", "subtypes-left-out", lambda c: ((_subtype_case(c)[0],), _subtype_case(c)[1]), "下位分類")
 add(S, "malformed", "list-too-short", lambda c: (([0.1, 0.2],), KW_TB(c)), "辞書")
 add(S, "malformed", "keys", lambda c: (({k: 0.0 for k in range(6)},), KW_TB(c)), "キーは")
