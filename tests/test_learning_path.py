@@ -112,24 +112,81 @@ def test_three_to_five_numbered_exercises(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_each_exercise_has_a_placeholder_a_self_check_a_folded_answer_and_a_hidden_solution(path):
-    for number, task, block in exercises(read(path)):
-        where = f"{path.name} 練習 {number}"
+    problems = structure_problems(read(path), path.name)
+    assert not problems, "\n".join(problems)
+
+
+def structure_problems(nb, name):
+    """What is missing from the exercises of ``nb``: one line per problem (empty when all is well)."""
+    problems = []
+    for number, task, block in exercises(nb):
+        where = f"{name} 練習 {number}"
         answers, checks, folded, solutions = roles(block)
-        assert checks, f"{where}: no self-check cell (ex.check_...)"
-        assert any(PLACEHOLDER.search(c.source) for c in answers + checks), \
-            f"{where}: no learner cell with a placeholder (None, \"\" or ...)"
-        assert folded and "```python" in folded[0].source, f"{where}: no folded model answer (<details><summary>模範解答) with code"
-        assert len(solutions) == 1, f"{where}: expected one cell tagged 'solution', got {len(solutions)}"
-        sol = solutions[0]
-        assert sol.source.lstrip().startswith("#@title"), f"{where}: the solution cell must open with #@title (Colab form)"
-        assert sol.metadata.get("jupyter", {}).get("source_hidden") is True, f"{where}: the solution cell is not hidden"
-        assert sol.metadata.get("cellView") == "form", f"{where}: the solution cell is not a Colab form"
-        called = CHECK_CALL.search(checks[0].source).group(1)
-        assert re.search(rf"\bex\.{called}\(", sol.source), f"{where}: the solution does not re-run ex.{called}(...)"
-        assert "✅" in printed(sol), f"{where}: the committed solution output does not show the self-check passing"
+        if not checks:
+            problems.append(f"{where}: no self-check cell (ex.check_...)")
+            continue
+        if not any(PLACEHOLDER.search(c.source) for c in answers + checks):
+            problems.append(f"{where}: no learner cell with a placeholder (None, \"\" or ...)")
+        if not (folded and "```python" in folded[0].source):
+            problems.append(f"{where}: no folded model answer (<details><summary>模範解答) with code")
         waiting = printed(checks[0])
-        assert "まだ答えがありません" in waiting or "まず予想を書きましょう" in waiting, \
-            f"{where}: the learner's self-check should show the placeholder note, shows {waiting[:80]!r}"
+        if "まだ答えがありません" not in waiting and "まず予想を書きましょう" not in waiting:
+            problems.append(f"{where}: the learner's self-check should show the placeholder note, shows {waiting[:80]!r}")
+        if len(solutions) != 1:
+            problems.append(f"{where}: expected one cell tagged 'solution', got {len(solutions)}")
+            continue
+        sol = solutions[0]
+        if not sol.source.lstrip().startswith("#@title"):
+            problems.append(f"{where}: the solution cell must open with #@title (Colab form)")
+        if sol.metadata.get("jupyter", {}).get("source_hidden") is not True or sol.metadata.get("cellView") != "form":
+            problems.append(f"{where}: the solution cell is not hidden (jupyter.source_hidden) and a Colab form (cellView)")
+        called = CHECK_CALL.search(checks[0].source).group(1)
+        if not re.search(rf"\bex\.{called}\(", sol.source):
+            problems.append(f"{where}: the solution does not re-run ex.{called}(...)")
+        if "✅" not in printed(sol):
+            problems.append(f"{where}: the committed solution output does not show the self-check passing")
+    return problems
+
+
+def toy_notebook(**drop):
+    """One well-formed exercise; ``drop`` removes or changes one of its parts."""
+    v4 = nbformat.v4
+    meta = lambda part, **kw: {"exercise": {"id": "99-toy", "part": part}, **kw}  # noqa: E731
+    check = v4.new_code_cell("ex.check_softmax(my_softmax)", metadata=meta("check", tags=["self-check"]))
+    check.outputs = [v4.new_output("stream", name="stdout", text="🔸 まだ答えがありません。\n")]
+    sol = v4.new_code_cell("#@title 模範解答\ndef my_softmax(s):\n    return s\n\nex.check_softmax(my_softmax)",
+                           metadata=meta("solution", tags=["solution"], jupyter={"source_hidden": True}, cellView="form"))
+    sol.outputs = [v4.new_output("stream", name="stdout", text="✅ 練習: 正解です。\n")]
+    cells = {"task": v4.new_markdown_cell("### 練習 1: softmax\n\n書きましょう。", metadata=meta("task")),
+             "answer": v4.new_code_cell("def my_softmax(s):\n    ...", metadata=meta("answer", tags=["exercise"])),
+             "check": check,
+             "answer-text": v4.new_markdown_cell("<details><summary>模範解答</summary>\n\n```python\nx\n```\n</details>",
+                                                 metadata=meta("answer-text")),
+             "solution": sol}
+    for part, change in drop.items():
+        if change is None:
+            del cells[part]
+        else:
+            change(cells[part])
+    return v4.new_notebook(cells=list(cells.values()))
+
+
+def test_the_structure_check_finds_each_missing_part():
+    assert structure_problems(toy_notebook(), "toy") == []
+    cases = {
+        "no self-check": dict(check=None),
+        "no learner cell with a placeholder": dict(answer=lambda c: setattr(c, "source", "def my_softmax(s):\n    return s")),
+        "no folded model answer": dict(**{"answer-text": None}),
+        "expected one cell tagged 'solution', got 0": dict(solution=None),
+        "does not re-run ex.check_softmax": dict(solution=lambda c: setattr(c, "source", "#@title 模範解答\nx = 1")),
+        "not hidden": dict(solution=lambda c: c.metadata.pop("cellView")),
+        "#@title": dict(solution=lambda c: setattr(c, "source", c.source.replace("#@title 模範解答\n", ""))),
+        "does not show the self-check passing": dict(solution=lambda c: setattr(c, "outputs", [])),
+        "should show the placeholder note": dict(check=lambda c: setattr(c, "outputs", [])),
+    }
+    for expected, drop in cases.items():
+        problems = structure_problems(toy_notebook(**drop), "toy")
+        assert any(expected in p for p in problems), (expected, problems)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -155,6 +212,26 @@ def test_exercise_cells_carry_their_id_and_part(path):
                 assert got.get("id") == ex_id and isinstance(got.get("part"), str), f"{where}: stray metadata {got}"
 
 
+def guess_names(source):
+    """Names a cell assigns as a prediction: ``my_guess``, ``*_guess``, ``guess_*`` or a line commented 予想."""
+    names = []
+    for m in GUESS.finditer(source):
+        name, comment = m.group("name"), m.group("comment") or ""
+        if ("guess" in name and name != "guess") or "予想" in comment:
+            names.append(name)
+    return names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_an_exercise_with_a_guess_passes_it_to_its_check(path):
+    """So the check can say 「まず予想を書きましょう」 while it is empty, and compare afterwards."""
+    for number, task, block in exercises(read(path)):
+        answers, checks, folded, solutions = roles(block)
+        for name in {n for c in answers for n in guess_names(c.source)}:
+            assert any(re.search(rf"\b{name}\b", c.source) for c in checks), \
+                f"{path.name} 練習 {number}: the guess {name} is not passed to the check (guess={name})"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_guess_cell_starts_empty(path):
     """A prediction is the student's: no guess is pre-filled (the check then says 「まず予想を書きましょう」)."""
@@ -162,11 +239,9 @@ def test_every_guess_cell_starts_empty(path):
         if cell.cell_type != "code" or "solution" in tags(cell):
             continue
         for m in GUESS.finditer(cell.source):
-            name, comment = m.group("name"), m.group("comment") or ""
-            is_guess = "guess" in name and name != "guess" or "予想" in comment
-            if is_guess:
+            if m.group("name") in guess_names(m.group(0)):
                 assert m.group("value") in EMPTY_GUESS, \
-                    f"{path.name} cell {i}: {name} = {m.group('value')} is pre-filled; start it as None or \"\""
+                    f"{path.name} cell {i}: {m.group('name')} = {m.group('value')} is pre-filled; start it as None or \"\""
 
 
 def hidden_tables(source):
@@ -268,3 +343,9 @@ def test_teaching_kit_times_every_notebook():
     times = measured_seconds()
     assert sorted(times) == [p.name[:2] for p in NOTEBOOKS]
     assert all(0 < s < 600 for s in times.values())
+
+
+def test_guess_names_are_predictions_not_every_variable_called_guess():
+    assert guess_names('my_guess = "dog"   # 予想 (書き換えてよい)\ntop_key = None') == ["my_guess"]
+    assert guess_names('best_k_guess = ""\nanswer = None   # 予想: どの単語?') == ["best_k_guess", "answer"]
+    assert guess_names("guess = au.head_predictions(words.weights, direction)[layer, head]") == []
