@@ -130,7 +130,7 @@ def test_rows_check_messages_use_the_default_name_weights():
         "重み に NaN が含まれています。exp があふれていないか (最大値を引いたか) 確かめましょう。"
     assert message(ex.check_rows_sum_to_one, [[-0.2, 1.2]]) == \
         "重み に負の値があります (最小: -0.2)。softmax の出力は 0 以上です。"
-    assert message(ex.check_rows_sum_to_one, "abc") == "重み を数値の配列として読めませんでした (型: str)。"
+    assert message(ex.check_rows_sum_to_one, "abc") == "重み は数 (または数の配列) のはずですが、文字列 'abc' でした。"
 
 
 def test_rows_check_accepts_a_single_row_and_stacks_of_matrices():
@@ -259,7 +259,7 @@ def test_check_close_passes_its_name_to_the_shape_and_number_checks():
     assert message(ex.check_close, [1.0, 2.0], [1.0], name="scores") == \
         "scores の形が違います: (1,) のはずですが、(2,) でした。"
     assert message(ex.check_close, ["a"], [1.0], name="scores") == \
-        "scores を数値の配列として読めませんでした (型: list)。"
+        "scores を数値の配列として読めませんでした (型: list)。長さのそろった数のリストか、numpy の配列にしましょう。"
     assert message(ex.check_close, [float("nan"), 1.0, float("nan")], [0.0, 1.0, 0.0]) == (
         "答え に NaN (計算できなかった値) が 2 個あります。0 での割り算や log(0)、exp のあふれがないか確かめましょう。")
 

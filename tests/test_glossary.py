@@ -1,4 +1,7 @@
-"""One name per concept: the glossary's table decides the spelling, every notebook's prose follows it."""
+"""One name per concept: the glossary's table decides the spelling, and everything a student reads follows it:
+the notebooks' prose (markdown), what code cells print (stdout in the committed outputs) and the texts of
+figures (titles and axis/legend labels passed in code: ``set_title``, ``suptitle``, ``title=``, ...)."""
+import ast
 import re
 from pathlib import Path
 
@@ -46,18 +49,77 @@ def variant_pattern(variant: str) -> re.Pattern:
     return re.compile(core)
 
 
+#: Calls and keywords whose string arguments end up written on a figure.
+FIGURE_CALLS = {"set_title", "suptitle", "title", "set_xlabel", "set_ylabel", "xlabel", "ylabel", "set_label",
+                "text", "annotate", "legend", "supxlabel", "supylabel"}
+FIGURE_KEYWORDS = {"title", "xlabel", "ylabel", "label", "suptitle"}
+
+
+def _strings(node: ast.AST) -> list[str]:
+    """The literal text of a string or f-string node (the constant parts of an f-string)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.JoinedStr):
+        return [" ".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [t for e in node.elts for t in _strings(e)]
+    return []
+
+
+def figure_texts(source: str) -> list[str]:
+    """Strings a code cell writes on its figures: titles, axis labels, legends (arguments and keywords)."""
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    texts = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if name in FIGURE_CALLS:
+            for arg in node.args:
+                texts += _strings(arg)
+        for kw in node.keywords:
+            if kw.arg in FIGURE_KEYWORDS:
+                texts += _strings(kw.value)
+    return texts
+
+
+def printed(cell) -> str:
+    """What a code cell printed (stdout) in its committed outputs; library warnings (stderr) are not ours."""
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
+def student_texts(cell) -> list[tuple[str, str]]:
+    """``[(where, text)]``: everything of a cell a student reads."""
+    if cell.cell_type == "markdown":
+        return [("", prose(cell.source))]
+    if cell.cell_type != "code":
+        return []
+    said = re.sub(r"'[^'\n]*'", " ", printed(cell))  # quoted values ('sdpa', labels) are code, as `...` in prose
+    return [("printed: ", said)] + [("figure: ", t) for t in figure_texts(cell.source)]
+
+
 def off_glossary(nb, rows) -> list[str]:
-    """Every use of a non-preferred variant in the notebook's markdown, as readable lines."""
+    """Every use of a non-preferred variant in what the notebook shows a student, as readable lines."""
     found = []
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "markdown":
-            continue
-        text = prose(cell.source)
+        for kind, text in student_texts(cell):
+            found += _variants_in(text, rows, f"cell {i}: {kind}")
+    return found
+
+
+def _variants_in(text: str, rows, where: str) -> list[str]:
+    found = []
+    if text:
         for row in rows:
             for variant in row["avoid"]:
                 for m in variant_pattern(variant).finditer(text):
                     context = text[max(0, m.start() - 15):m.end() + 15].replace("\n", " ")
-                    found.append(f"cell {i}: {variant!r} → {row['use']!r}: …{context}…")
+                    found.append(f"{where}{variant!r} → {row['use']!r}: …{context}…")
     return found
 
 
@@ -91,8 +153,25 @@ def test_the_checker_finds_a_planted_variant_and_ignores_code_math_and_longer_wo
     assert "'クエリ' → 'query'" in hits[0] and "'キー' → 'key'" in hits[1] and "'ロールアウト'" in hits[2]
 
 
+def test_the_checker_reads_printed_text_and_figure_titles_but_not_warnings_or_code():
+    rows = glossary()
+    cell = nbformat.v4.new_code_cell(
+        'print("chased がいちばん注意を向けるトークン:", x)\n'
+        'ax.set_title(f"単語 (ピースをまとめる), 第 {layer} 層")\n'
+        'au.plot_heatmap(att, 0, 0, title="ヘッド 0")\n'
+        'ピース = 3  # a variable name is code, not text\n'
+        'fig.suptitle("attention の" + "重み")\n'
+        'plt.plot(x, label="クエリ")')
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="chased がいちばん注意を向けるトークン: dog\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="UserWarning: アテンション\n")]
+    hits = off_glossary(nbformat.v4.new_notebook(cells=[cell]), rows)
+    assert len(hits) == 3, hits
+    assert hits[0].startswith("cell 0: printed: '注意を向け'"), hits
+    assert hits[1].startswith("cell 0: figure: 'ピース'") and hits[2].startswith("cell 0: figure: 'クエリ'"), hits
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_prose_uses_the_glossary_names(path):
+def test_what_a_student_reads_uses_the_glossary_names(path):
     hits = off_glossary(nbformat.read(path, as_version=4), glossary())
     assert not hits, f"{path.name}: {len(hits)} off-glossary terms\n" + "\n".join(hits)
 

@@ -180,7 +180,8 @@ def test_as_layer_head_rejects_strings_bytes_and_non_pairs(answer):
 def test_as_layer_head_message_is_exact_with_the_default_name_and_short_answer():
     assert layer_head_message("12") == ("答え は (層, ヘッド) の 2 つの整数の組、たとえば (0, 2) で答えてください。"
                                         " いまの答え: '12'")
-    assert layer_head_message(7, name="best").startswith("best は (層, ヘッド)")
+    assert layer_head_message((7, "a"), name="best").startswith("best は (層, ヘッド)")
+    assert layer_head_message(7, name="best").startswith("best が整数 1 つ (7) です。")  # a flat argmax() index
     long = layer_head_message("a" * 200)
     assert long.endswith(" いまの答え: '" + "a" * 116 + "...")
 

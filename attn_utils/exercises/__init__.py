@@ -11,6 +11,7 @@ from . import checks, checks_further
 from .checks import *  # noqa: F401,F403
 from .checks_further import *  # noqa: F401,F403
 from .core import (
+    GUESS_FIRST,
     NOT_YET,
     ExerciseError,
     check_argmax,
@@ -19,6 +20,7 @@ from .core import (
     check_rows_sum_to_one,
     check_shape,
     check_type,
+    empty_guess,
     exercise,
     unanswered,
 )

@@ -1,0 +1,1080 @@
+"""The wrong-answer matrix of every self-check (「練習」): a table of what students write.
+
+For each check in ``ex.CHECKS`` the table holds
+- at least five plausible WRONG answers (off-by-one or 1-based layers, transposed maps,
+  the wrong axis, a forgotten scale, log2, global instead of row-wise, printed numbers
+  typed in, the right numbers in the wrong order, near misses such as an entropy off by
+  2e-3 or Clark's smoothed entropy), each rejected with the hint meant for that mistake
+  (asserted on a distinctive part of the message);
+- at least three RIGHT answers in other forms (numpy, torch, pandas, lists, dicts, scipy,
+  positions or labels), each accepted;
+- MALFORMED input (a function that returns None or raises, the wrong type or shape, an
+  Axes for a Figure, layers out of range) answered with a Japanese message, never a raw
+  Python exception; and the placeholders (None, ..., an empty guess) answered with a note.
+
+The data are the notebooks' own objects: the offline MiniLM's attention for English
+("The dog chased the cat", the notebooks' longer sentences), the real v3 tokenizer and
+the bundled treebanks; hand-built Attention objects where a notebook uses a Japanese model.
+"""
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import scipy.special  # noqa: E402
+import scipy.stats  # noqa: E402
+import torch  # noqa: E402
+
+import attn_utils as au  # noqa: E402
+from attn_utils import exercises as ex  # noqa: E402
+from attn_utils.exercises import checks  # noqa: E402
+
+JAPANESE = re.compile(r"[ぁ-んァ-ヶ一-龥]")
+TOKENS01 = ["The", "dog", "chased", "the", "cat"]
+LONG = "The quick brown fox jumps over the lazy dog near the old river bank"
+SPLIT_TEXT = "The archaeologists uncovered an extraordinarily well-preserved mosaic."
+MASK_TEXT = "The old dog slowly chased the small black cat"
+JA_TEXT = "昨日、祖母が手作りのマフィンを焼いてくれた。"
+
+
+def attention(tokens, layers=4, heads=4, seed=0, peak=1.0):
+    rng = np.random.default_rng(seed)
+    w = rng.dirichlet(np.ones(len(tokens)) * peak, size=(layers, heads, len(tokens)))
+    return au.Attention(list(tokens), w)
+
+
+class Ctx:
+    """The data every check needs, built once (lazily) from the offline MiniLM and the bundled files."""
+
+    def __init__(self, minilm):
+        self.lm = minilm
+
+    # --- notebook 01 ---
+    @cached_property
+    def qk(self):
+        X = np.array([[0, 0, 1, .9], [1, 0, 0, .7], [0, 1, 0, .5], [0, 0, 1, .3], [1, 0, 0, .1]], dtype=float)
+        W_Q = np.array([[0, 0], [2, 1], [1, 0], [0, 0]], dtype=float)
+        W_K = np.array([[2, 0], [0, 0], [0, 0], [0, 1]], dtype=float)
+        return X @ W_Q, X @ W_K, X
+
+    @property
+    def mask_kw(self):
+        Q, K, _ = self.qk
+        return dict(tokens=TOKENS01, Q=Q, K=K)
+
+    @cached_property
+    def article_mask(self):
+        art = np.array([t.lower() == "the" for t in TOKENS01])
+        return np.tile(~art, (5, 1))
+
+    def sdp(self, mask=None, scale=True):
+        Q, K, X = self.qk
+        return au.scaled_dot_product(Q, K, X, mask=mask, scale=scale)
+
+    @cached_property
+    def scaling(self):
+        s, _ = au.recompute_attention(self.lm, "The dog chased the cat")
+        u, _ = au.recompute_attention(self.lm, "The dog chased the cat", scale=False)
+        s, u = np.asarray(s, float), np.asarray(u, float)
+        return s, u, checks.row_entropy(s).mean(-1), checks.row_entropy(u).mean(-1)
+
+    # --- notebook 02 / 03 ---
+    @cached_property
+    def att(self):
+        return au.extract(self.lm, "The dog chased the cat")
+
+    @cached_property
+    def att_long(self):
+        return au.extract(self.lm, LONG)
+
+    @cached_property
+    def att_swap(self):
+        return au.extract(self.lm, "The cat chased the dog")
+
+    @cached_property
+    def stats(self):
+        return au.head_stats(self.lm, ["The dog chased the cat.", "A bird sang in the old tree.", LONG], progress=False)
+
+    @cached_property
+    def split(self):
+        pieces = au.extract(self.lm, SPLIT_TEXT)
+        return pieces, pieces.to_words()
+
+    # --- notebook 04 ---
+    @cached_property
+    def v3(self):
+        return au.load_tokenizer("tohoku-nlp/bert-base-japanese-v3")
+
+    @cached_property
+    def words_ja(self):
+        """Word-level attention of 「今日、犬が猫を追う」 built so that every slip gives a different word:
+        in the last layer (head mean) を looks most at itself, then [CLS], then 猫 (the answer); head 0 alone
+        prefers 犬, layer 0 prefers 今日, and the column of を (who looks at it) peaks at 追う."""
+        tokens = ["[CLS]", "今日", "、", "犬", "が", "猫", "を", "追う", "[SEP]"]
+        w = attention(tokens, layers=3, heads=4, seed=7).weights.copy()
+        n, q = len(tokens), 6
+
+        def row(peaks):
+            r = np.full(n, 0.02)
+            for j, v in peaks.items():
+                r[j] = v
+            return r / r.sum()
+
+        w[-1, :, q] = row({6: 0.40, 0: 0.30, 5: 0.20, 3: 0.05})
+        w[-1, 0, q] = row({6: 0.25, 0: 0.20, 3: 0.40, 5: 0.05})
+        w[0, :, q] = row({1: 0.50, 5: 0.10})
+        w[-1, :, :, q] = 0.01
+        w[-1, :, 7, q] = 0.6
+        w[-1, :, q] = np.stack([row({6: 0.40, 0: 0.30, 5: 0.20, 3: 0.05})] * 4)
+        w[-1, 0, q] = row({6: 0.30, 0: 0.10, 3: 0.45, 5: 0.05})
+        w[-1] /= w[-1].sum(-1, keepdims=True)
+        return au.Attention(tokens, w)
+
+    @cached_property
+    def order_atts(self):
+        return {"今日、犬が猫を追う": attention(["[CLS]", "今日", "、", "犬", "が", "猫", "を", "追う", "[SEP]"], seed=1),
+                "今日、猫を犬が追う": attention(["[CLS]", "今日", "、", "猫", "を", "犬", "が", "追う", "[SEP]"], seed=2)}
+
+    @cached_property
+    def entropy_pair(self):
+        trained = attention(["[CLS]", "昨日", "犬", "が", "公園", "で", "猫", "を", "追いかけ", "た", "[SEP]"], seed=3, peak=0.2)
+        untrained = attention(trained.tokens, seed=4, peak=30.0)
+        norm = lambda a: checks.row_entropy(np.asarray(a.weights, float)).mean() / np.log(len(a))  # noqa: E731
+        return trained, untrained, norm(trained), norm(untrained)
+
+    # --- notebook 05 ---
+    @cached_property
+    def norms(self):
+        return au.norm_attention(self.lm, "The dog chased the cat")
+
+    @cached_property
+    def masking(self):
+        table = au.token_ablation(self.lm, MASK_TEXT, "chased")
+        return float(table.loc["cat", "change"])
+
+    @cached_property
+    def examples(self):
+        return au.load_probe_set()
+
+    # --- notebook 06 ---
+    @cached_property
+    def en(self):
+        return au.load_treebank("en_ewt")
+
+    @cached_property
+    def ja(self):
+        return au.load_treebank("ja_gsd")
+
+    @cached_property
+    def example(self):
+        return next(s for s in self.en if 8 <= len(s) <= 11 and {"det", "nsubj", "obj"} <= set(s.relations))
+
+
+@pytest.fixture(scope="module")
+def ctx(minilm):
+    return Ctx(minilm)
+
+
+# ================================ the reference answers and the common mistakes ================================
+
+
+def softmax_np(s):
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_torch_only(s):  # .max(dim=..., keepdim=...) and .values exist on tensors only
+    m = s.max(dim=-1, keepdim=True).values
+    e = (s - m).exp()
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def forgot_return(*args):
+    result = [np.asarray(a, dtype=float) * 2 if not isinstance(a, (int, float)) else a for a in args]
+    result = result[0]  # noqa: F841 - computed, never returned
+
+
+def placeholder(*args):
+    """scores: (query, key) → ..."""
+    # ここにコードを書く
+    ...
+
+
+def split_np(M, h):
+    T, d_model = M.shape
+    return M.reshape(T, h, d_model // h).transpose(1, 0, 2)
+
+
+def merge_np(H):
+    h, T, d = H.shape
+    return H.transpose(1, 0, 2).reshape(T, h * d)
+
+
+def split_permute(M, h):  # torch only: .permute
+    T, d_model = M.shape
+    return M.reshape(T, h, d_model // h).permute(1, 0, 2)
+
+
+def merge_permute(H):
+    h, T, d = H.shape
+    return H.permute(1, 0, 2).reshape(T, h * d)
+
+
+def split_transpose01(M, h):  # torch's transpose(0, 1): a ValueError on numpy, retried with tensors
+    T, d_model = M.shape
+    return M.reshape(T, h, d_model // h).transpose(0, 1)
+
+
+def merge_transpose01(H):
+    h, T, d = H.shape
+    return H.transpose(0, 1).reshape(T, h * d)
+
+
+def dot_std_np(d, n=20000):
+    rng = np.random.default_rng()
+    q, k = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+    return (q * k).sum(axis=-1).std()
+
+
+def dot_std_torch(d):
+    q, k = torch.randn(20000, d), torch.randn(20000, d)
+    return (q * k).sum(-1).std()
+
+
+def dot_std_rng(d, rng):
+    q, k = rng.standard_normal((8000, d)), rng.standard_normal((8000, d))
+    return float(np.std(np.einsum("nd,nd->n", q, k)))
+
+
+def entropy_np(w):
+    return -(w * np.log(np.where(w > 0, w, 1.0))).sum(-1).mean(-1)
+
+
+def rollout_np(w, r):
+    n = w.shape[-1]
+    out = np.eye(n)
+    for layer in w:
+        a = (1 - r) * layer.mean(0) + r * np.eye(n)
+        out = (a / a.sum(-1, keepdims=True)) @ out
+    return out
+
+
+def rollout_torch(w, r):
+    w = torch.as_tensor(w)
+    n = w.shape[-1]
+    out = torch.eye(n, dtype=w.dtype)
+    for layer in w:
+        a = (1 - r) * layer.mean(0) + r * torch.eye(n, dtype=w.dtype)
+        out = (a / a.sum(-1, keepdim=True)) @ out
+    return out
+
+
+def head_acc(m, heads):
+    m = np.array(m, dtype=float)
+    np.fill_diagonal(m, -np.inf)
+    heads = np.array(heads)
+    keep = heads > 0
+    return float((m.argmax(-1) + 1 == heads)[keep].mean())
+
+
+def head_acc_torch(m, heads):
+    m = torch.as_tensor(np.array(m, dtype=float))
+    m = m.masked_fill(torch.eye(len(m), dtype=torch.bool), float("-inf"))
+    h = torch.as_tensor(heads)
+    keep = h > 0
+    return ((m.argmax(-1) + 1 == h)[keep]).float().mean()
+
+
+def head_acc_loop(m, heads):
+    hits = total = 0
+    for i, h in enumerate(heads):
+        if h == 0:
+            continue
+        row = [v if j != i else -1 for j, v in enumerate(m[i])]
+        total += 1
+        hits += int(np.argmax(row) + 1 == h)
+    return hits / total
+
+
+def offsets_by_hand(sentences, relation, offsets, clip=True):
+    hits, total = {k: 0 for k in offsets}, 0
+    for s in sentences:
+        n = len(s.heads)
+        for i, (h, r) in enumerate(zip(s.heads, s.relations), start=1):
+            if r.split(":")[0] == relation:
+                total += 1
+                for k in offsets:
+                    pred = max(0, min(i + k, n)) if clip else i + k
+                    hits[k] += h == pred
+    return {k: hits[k] / total for k in offsets}
+
+
+def prev_share(w):
+    n = w.shape[-1]
+    return (w[:, :, 1:, :].argmax(-1) == np.arange(n - 1)).mean(-1)
+
+
+def best_of(values):
+    return tuple(int(i) for i in np.unravel_index(np.argmax(values), values.shape))
+
+
+def cls_share(att):
+    return att.weights[..., att.position("[CLS]")].mean(-1)
+
+
+def pair_best(att, q, k):
+    return au.strongest_head(att.pair(q, k))[:2]
+
+
+def word_row(ctx):
+    pieces, words = ctx.split
+    return pieces.frame(0, 0).loc["uncovered", ["extra", "##ord", "##ina", "##rily"]]
+
+
+def top_key_scores(att, layer=-1, head=11):
+    return att.weights[layer, head, att.position("chased")]
+
+
+def particle_row(words, layer=-1, self_ok=False, specials_ok=False, head=None):
+    q = words.position("を")
+    row = (words.weights[layer, :, q].mean(0) if head is None else words.weights[layer, head, q]).astype(float).copy()
+    for i, t in enumerate(words.tokens):
+        if (i == q and not self_ok) or (t in ("[CLS]", "[SEP]") and not specials_ok):
+            row[i] = -np.inf
+    return row
+
+
+def order_shares(atts, a="犬", b="猫"):
+    return {t: float((x.pair("追う", a) > x.pair("追う", b)).to_numpy().mean()) for t, x in atts.items()}
+
+
+def heatmap(att, layer, head, kind="imshow"):
+    w = att.weights[layer, head]
+    if kind == "plot_heatmap":
+        return au.plot_heatmap(att, layer, head)
+    fig, ax = plt.subplots()
+    if kind == "imshow":
+        ax.imshow(w)
+    elif kind == "pcolormesh":
+        ax.pcolormesh(w)
+    elif kind == "matshow":
+        ax.matshow(w)
+    elif kind == "transposed":
+        ax.imshow(w.T)
+    return fig
+
+
+# ======================================== the table ========================================
+# (check, kind, id, build(ctx) -> (args, kwargs), fragment the message (or printed note) must contain)
+# kind: "right" (prints ✅), "wrong" (ExerciseError with the mistake's hint), "malformed" (ExerciseError in
+# Japanese that says what was expected), "note" (prints a note: NOT_YET or GUESS_FIRST, nothing fails).
+
+C = []
+
+
+def add(check, kind, case_id, build, fragment=""):
+    C.append(pytest.param(check, kind, build, fragment, id=f"{check}-{kind}-{case_id}"))
+
+
+# --- check_softmax ---
+S = "check_softmax"
+add(S, "right", "numpy", lambda c: ((softmax_np,), {}))
+add(S, "right", "scipy-axis", lambda c: ((lambda s: scipy.special.softmax(s, axis=-1),), {}))
+add(S, "right", "torch-softmax", lambda c: ((lambda s: torch.softmax(torch.as_tensor(s), dim=-1),), {}))
+add(S, "right", "torch-only-function", lambda c: ((softmax_torch_only,), {}))
+add(S, "right", "float32", lambda c: ((lambda s: softmax_np(s.astype(np.float32)),), {}))
+add(S, "wrong", "no-max", lambda c: ((lambda s: np.exp(s) / np.exp(s).sum(-1, keepdims=True),), {}), "各行の最大値を引いていない")
+add(S, "wrong", "global-max", lambda c: ((lambda s: np.exp(s - s.max()) / np.exp(s - s.max()).sum(-1, keepdims=True),), {}),
+    "全体の最大値")
+add(S, "wrong", "axis0", lambda c: ((lambda s: np.exp(s - s.max(-1, keepdims=True)) / np.exp(s - s.max(-1, keepdims=True))
+                                     .sum(0, keepdims=True),), {}), "axis=0")
+add(S, "wrong", "global-sum", lambda c: ((lambda s: np.exp(s - s.max(-1, keepdims=True)) / np.exp(s - s.max(-1, keepdims=True))
+                                          .sum(),), {}), "全体の和")
+add(S, "wrong", "scipy-no-axis", lambda c: ((lambda s: scipy.special.softmax(s),), {}), "全体の和")
+add(S, "wrong", "sum-no-keepdims", lambda c: ((lambda s: np.exp(s - s.max(-1, keepdims=True)) / np.exp(s - s.max(-1, keepdims=True))
+                                               .sum(-1),), {}), "keepdims")
+add(S, "wrong", "not-normalised", lambda c: ((lambda s: np.exp(s - s.max(-1, keepdims=True)),), {}), "和で割っていません")
+add(S, "wrong", "log-softmax", lambda c: ((lambda s: np.log(softmax_np(s)),), {}), "log")
+add(S, "malformed", "forgot-return", lambda c: ((forgot_return,), {}), "return を書き忘れていませんか")
+add(S, "malformed", "raises", lambda c: ((lambda s: 1 / 0,), {}), "エラーになりました: ZeroDivisionError")
+add(S, "malformed", "not-a-function", lambda c: ((np.zeros((2, 2)),), {}), "関数")
+add(S, "malformed", "first-row-only", lambda c: ((lambda s: softmax_np(s)[0],), {}), "形が違います")
+add(S, "malformed", "returns-text", lambda c: ((lambda s: "softmax",), {}), "文字列")
+add(S, "note", "placeholder-function", lambda c: ((placeholder,), {}), ex.NOT_YET)
+add(S, "note", "None", lambda c: ((None,), {}), ex.NOT_YET)
+
+# --- check_article_mask ---
+S = "check_article_mask"
+add(S, "right", "bool", lambda c: ((c.article_mask, c.sdp(c.article_mask)[1]), c.mask_kw))
+add(S, "right", "int01", lambda c: ((c.article_mask.astype(int), c.sdp(c.article_mask)[1]), c.mask_kw))
+add(S, "right", "torch", lambda c: ((torch.as_tensor(c.article_mask), torch.as_tensor(c.sdp(c.article_mask)[1])), c.mask_kw))
+add(S, "right", "dataframe", lambda c: ((pd.DataFrame(c.article_mask, index=TOKENS01, columns=TOKENS01),
+                                         pd.DataFrame(c.sdp(c.article_mask)[1])), c.mask_kw))
+add(S, "right", "key-vector", lambda c: ((c.article_mask[0], c.sdp(c.article_mask[0])[1]), c.mask_kw))
+add(S, "right", "zero-then-renormalise", lambda c: ((c.article_mask, (lambda w: w / w.sum(-1, keepdims=True))(
+    np.where(c.article_mask, c.sdp()[1], 0))), c.mask_kw))
+add(S, "wrong", "inverted", lambda c: ((~c.article_mask, c.sdp(c.article_mask)[1]), c.mask_kw), "True と False が逆")
+add(S, "wrong", "rows-hidden", lambda c: ((c.article_mask.T, c.sdp(c.article_mask)[1]), c.mask_kw), "行 (query) を隠しています")
+add(S, "wrong", "rows-and-columns", lambda c: ((c.article_mask & c.article_mask.T, c.sdp(c.article_mask)[1]), c.mask_kw),
+    "冠詞の行まで")
+add(S, "wrong", "capital-The-only", lambda c: ((np.tile(np.array([t != "The" for t in TOKENS01]), (5, 1)),
+                                                c.sdp(c.article_mask)[1]), c.mask_kw), "大文字の The と小文字の the")
+add(S, "wrong", "unmasked-weights", lambda c: ((c.article_mask, c.sdp()[1]), c.mask_kw), "mask=mask を au.scaled_dot_product")
+add(S, "wrong", "zeroed-after-softmax", lambda c: ((c.article_mask, np.where(c.article_mask, c.sdp()[1], 0)), c.mask_kw),
+    "スコアを -inf にしてから softmax")
+add(S, "wrong", "no-scale", lambda c: ((c.article_mask, c.sdp(c.article_mask, scale=False)[1]), c.mask_kw), "√d で割っていません")
+add(S, "wrong", "transposed-weights", lambda c: ((c.article_mask, c.sdp(c.article_mask)[1].T), c.mask_kw), "転置")
+add(S, "wrong", "output-not-weights", lambda c: ((c.article_mask, c.sdp(c.article_mask)[0]), c.mask_kw), "(出力, 重み)")
+add(S, "malformed", "mask-wrong-shape", lambda c: ((np.ones((3, 3), bool), c.sdp(c.article_mask)[1]), c.mask_kw), "形が違います")
+add(S, "malformed", "mask-of-halves", lambda c: ((np.full((5, 5), 0.5), c.sdp(c.article_mask)[1]), c.mask_kw), "True/False")
+add(S, "malformed", "mask-strings", lambda c: (([["x"] * 5] * 5, c.sdp(c.article_mask)[1]), c.mask_kw), "数値の配列として読め")
+add(S, "note", "w-None", lambda c: ((c.article_mask, None), c.mask_kw), ex.NOT_YET)
+
+# --- check_split_merge ---
+S = "check_split_merge"
+add(S, "right", "numpy", lambda c: ((split_np, merge_np), {}))
+add(S, "right", "torch-permute", lambda c: ((split_permute, merge_permute), {}))
+add(S, "right", "torch-transpose", lambda c: ((split_transpose01, merge_transpose01), {}))
+add(S, "right", "np-split-list", lambda c: ((lambda M, h: np.split(M, h, axis=1), lambda H: np.concatenate(list(H), axis=-1)), {}))
+add(S, "right", "swapaxes", lambda c: ((lambda M, h: np.swapaxes(M.reshape(M.shape[0], h, -1), 0, 1),
+                                        lambda H: np.swapaxes(H, 0, 1).reshape(H.shape[1], -1)), {}))
+add(S, "wrong", "reshape-only", lambda c: ((lambda M, h: M.reshape(h, M.shape[0], -1), merge_np), {}), "トークンと次元が混ざります")
+add(S, "wrong", "no-transpose", lambda c: ((lambda M, h: M.reshape(M.shape[0], h, -1), merge_np), {}), "transpose(1, 0, 2) で (h, T")
+add(S, "wrong", "interleaved", lambda c: ((lambda M, h: M.reshape(M.shape[0], -1, h).transpose(2, 0, 1), merge_np), {}),
+    "飛び飛びの列")
+add(S, "wrong", "axes-order", lambda c: ((lambda M, h: M.reshape(M.shape[0], h, -1).transpose(1, 2, 0), merge_np), {}),
+    "軸の順番")
+add(S, "wrong", "merge-no-transpose", lambda c: ((split_np, lambda H: H.reshape(H.shape[1], -1)), {}), "transpose(1, 0, 2) で (T, h")
+add(S, "wrong", "merge-axes", lambda c: ((split_np, lambda H: H.transpose(1, 2, 0).reshape(H.shape[1], -1)), {}), "軸の戻し方")
+add(S, "wrong", "borrowed-T", lambda c: ((lambda M, h: M.reshape(5, h, -1).transpose(1, 0, 2), merge_np), {}),
+    "M の形 (7, 12)、h = 3 のとき")
+add(S, "malformed", "split-forgot-return", lambda c: ((forgot_return, merge_np), {}), "return を書き忘れ")
+add(S, "malformed", "merge-raises", lambda c: ((split_np, lambda H: H.reshape(-1, 7, 7)), {}), "エラーになりました")
+add(S, "malformed", "not-functions", lambda c: ((np.zeros(3), merge_np), {}), "関数")
+add(S, "note", "placeholders", lambda c: ((placeholder, placeholder), {}), ex.NOT_YET)
+
+# --- check_dot_std ---
+S = "check_dot_std"
+add(S, "right", "numpy", lambda c: ((dot_std_np,), dict(dims=[4, 16, 64, 256])))
+add(S, "right", "torch", lambda c: ((dot_std_torch,), {}))
+add(S, "right", "with-rng", lambda c: ((dot_std_rng,), dict(dims=[4, 16, 64, 256])))
+add(S, "right", "fewer-samples", lambda c: ((lambda d: dot_std_np(d, n=4000),), {}))
+add(S, "wrong", "typed-sqrt-list", lambda c: ((list(np.sqrt([4, 16, 64, 256])),), dict(dims=[4, 16, 64, 256])), "測る関数を渡しましょう")
+add(S, "wrong", "typed-printed-list", lambda c: (([2.0, 4.01, 7.98, 16.03],), dict(dims=[4, 16, 64, 256])), "書き写しても通りません")
+add(S, "wrong", "returns-sqrt", lambda c: ((lambda d: np.sqrt(d),), {}), "測っていません")
+add(S, "wrong", "after-scaling", lambda c: ((lambda d: dot_std_np(d) / np.sqrt(d),), {}), "割った後")
+add(S, "wrong", "variance", lambda c: ((lambda d: dot_std_np(d) ** 2,), {}), "分散")
+add(S, "wrong", "mean", lambda c: ((lambda d: (np.random.default_rng().normal(size=(20000, d)) ** 1
+                                               * np.random.default_rng().normal(size=(20000, d))).sum(-1).mean(),), {}), "平均")
+add(S, "wrong", "uniform", lambda c: ((lambda d: (np.random.default_rng().random((20000, d))
+                                                  * np.random.default_rng().random((20000, d))).sum(-1).std(),), {}), "rng.random")
+add(S, "malformed", "forgot-return", lambda c: ((forgot_return,), {}), "return を書き忘れ")
+add(S, "malformed", "returns-list", lambda c: ((lambda d: [1.0, 2.0],), {}), "数 1 つ")
+add(S, "malformed", "raises", lambda c: ((lambda d: np.random.default_rng().normal(size=(d, 3)) @ np.ones(4),), {}), "エラーになりました")
+add(S, "note", "placeholder", lambda c: ((placeholder,), {}), ex.NOT_YET)
+
+# --- check_scaling_entropy ---
+S = "check_scaling_entropy"
+KW_SCALE = lambda c: dict(lm=c.lm, text="The dog chased the cat")  # noqa: E731
+add(S, "right", "numpy", lambda c: ((c.scaling[2], c.scaling[3]), KW_SCALE(c)))
+add(S, "right", "list", lambda c: ((list(c.scaling[2]), list(c.scaling[3])), KW_SCALE(c)))
+add(S, "right", "torch", lambda c: ((torch.tensor(c.scaling[2]), torch.tensor(c.scaling[3])), KW_SCALE(c)))
+add(S, "right", "series-float32", lambda c: ((pd.Series(c.scaling[2].astype(np.float32)),
+                                              pd.Series(c.scaling[3].astype(np.float32))), KW_SCALE(c)))
+add(S, "wrong", "swapped", lambda c: ((c.scaling[3], c.scaling[2]), KW_SCALE(c)), "入れ替わっています")
+add(S, "wrong", "log2", lambda c: ((c.scaling[2] / np.log(2), c.scaling[3] / np.log(2)), KW_SCALE(c)), "log2")
+add(S, "wrong", "divided-by-ln-n", lambda c: ((c.scaling[2] / np.log(7), c.scaling[3]), KW_SCALE(c)), "ln n で割って")
+add(S, "wrong", "clark-smoothed", lambda c: ((checks._smoothed_entropy(c.scaling[0]).mean(-1), c.scaling[3]), KW_SCALE(c)),
+    "平滑化")
+add(S, "wrong", "per-head", lambda c: ((checks.row_entropy(c.scaling[0]), c.scaling[3]), KW_SCALE(c)), "(layer, head)")
+add(S, "wrong", "one-number", lambda c: ((c.scaling[2].mean(), c.scaling[3]), KW_SCALE(c)), "数 1 つ")
+add(S, "wrong", "sum-over-queries", lambda c: ((c.scaling[2] * 7, c.scaling[3]), KW_SCALE(c)), "query について合計")
+add(S, "wrong", "off-by-2e-3", lambda c: ((c.scaling[2] + 2e-3, c.scaling[3]), KW_SCALE(c)), "値が合っていません")
+add(S, "wrong", "typed-printed-3-decimals", lambda c: ((np.round(c.scaling[2], 3), np.round(c.scaling[3], 3)), KW_SCALE(c)),
+    "値が合っていません")
+add(S, "wrong", "nan-0log0", lambda c: ((c.scaling[2], np.where(np.arange(len(c.scaling[3])) == 0, np.nan, c.scaling[3])),
+                                        KW_SCALE(c)), "0 × log 0")
+add(S, "malformed", "text", lambda c: (("low", c.scaling[3]), KW_SCALE(c)), "文字列")
+add(S, "malformed", "dict", lambda c: (({"a": 1}, c.scaling[3]), KW_SCALE(c)), "辞書")
+add(S, "malformed", "too-long", lambda c: ((np.r_[c.scaling[2], 1.0], c.scaling[3]), KW_SCALE(c)), "形が違います")
+add(S, "note", "None", lambda c: ((None, c.scaling[3]), KW_SCALE(c)), ex.NOT_YET)
+
+# --- check_top_key ---
+S = "check_top_key"
+KW_TOP = lambda c: dict(att=c.att, query="chased", layer=-1, head=11)  # noqa: E731 - a head whose top key is a word
+add(S, "right", "label", lambda c: ((c.att.frame(-1, 11).loc["chased"].idxmax(),), KW_TOP(c)), "ラベル")
+add(S, "right", "position", lambda c: ((int(top_key_scores(c.att).argmax()),), KW_TOP(c)), "位置")
+add(S, "right", "numpy-int", lambda c: ((np.int64(top_key_scores(c.att).argmax()),), KW_TOP(c)))
+add(S, "right", "one-element-index", lambda c: ((c.att.frame(-1, 11).loc["chased"].nlargest(1).index,), KW_TOP(c)))
+add(S, "right", "negative-position", lambda c: ((int(top_key_scores(c.att).argmax()) - len(c.att),), KW_TOP(c)))
+add(S, "right", "guess-compared", lambda c: ((c.att.frame(-1, 11).loc["chased"].idxmax(),),
+                                             {**KW_TOP(c), "guess": "cat"}), "予想どおり")
+add(S, "wrong", "idxmin", lambda c: ((c.att.frame(-1, 11).loc["chased"].idxmin(),), KW_TOP(c)), "idxmin ではなく idxmax")
+add(S, "wrong", "column", lambda c: ((c.att.frame(-1, 11)["chased"].idxmax(),), KW_TOP(c)), "それは列")
+add(S, "wrong", "layer0", lambda c: ((c.att.frame(0, 11).loc["chased"].idxmax(),), KW_TOP(c)), "最終層は layer=-1")
+add(S, "wrong", "head-mean", lambda c: ((c.att.labels[int(c.att.weights[-1, :, 3].mean(0).argmax())],), KW_TOP(c)), "ヘッドの平均")
+add(S, "wrong", "value-not-label", lambda c: ((float(c.att.frame(-1, 11).loc["chased"].max()),), KW_TOP(c)), "ラベル")
+add(S, "malformed", "unknown-label", lambda c: (("cow",), KW_TOP(c)), "候補にありません")
+add(S, "malformed", "position-out-of-range", lambda c: ((99,), KW_TOP(c)), "範囲の外")
+add(S, "malformed", "two-labels", lambda c: ((["dog", "cat"],), KW_TOP(c)), "ラベル (文字列) か位置")
+add(S, "note", "empty-guess", lambda c: ((None,), {**KW_TOP(c), "guess": ""}), ex.GUESS_FIRST)
+add(S, "note", "None-guess-before-answer", lambda c: (("dog",), {**KW_TOP(c), "guess": None}), ex.GUESS_FIRST)
+
+# --- check_previous_token_head ---
+S = "check_previous_token_head"
+KW_PREV = lambda c: dict(att=c.att_long)  # noqa: E731
+PS = lambda c: prev_share(c.att_long.weights)  # noqa: E731
+add(S, "right", "numpy-tuple", lambda c: ((PS(c), best_of(PS(c))), KW_PREV(c)))
+add(S, "right", "torch-array", lambda c: ((torch.tensor(PS(c)), np.array(best_of(PS(c)))), KW_PREV(c)))
+add(S, "right", "dataframe-list", lambda c: ((pd.DataFrame(PS(c)), list(best_of(PS(c)))), KW_PREV(c)))
+add(S, "right", "negative-indices", lambda c: ((PS(c), (best_of(PS(c))[0] - 6, best_of(PS(c))[1] - 12)), KW_PREV(c)))
+add(S, "right", "L-H-string", lambda c: ((PS(c), "L{}-H{}".format(*best_of(PS(c)))), KW_PREV(c)))
+add(S, "wrong", "transposed", lambda c: ((prev_share(np.swapaxes(c.att_long.weights, -1, -2)), best_of(PS(c))), KW_PREV(c)),
+    "行と列が逆")
+add(S, "wrong", "next-token", lambda c: (((c.att_long.weights[:, :, :-1].argmax(-1) == np.arange(1, len(c.att_long))).mean(-1),
+                                          best_of(PS(c))), KW_PREV(c)), "直後 (i + 1)")
+add(S, "wrong", "row-0-counted", lambda c: (((c.att_long.weights.argmax(-1) == np.arange(len(c.att_long)) - 1).mean(-1),
+                                             best_of(PS(c))), KW_PREV(c)), "行 0 も数えて")
+add(S, "wrong", "mean-weight", lambda c: ((c.att_long.weights[:, :, np.arange(1, len(c.att_long)), np.arange(len(c.att_long) - 1)]
+                                           .mean(-1), best_of(PS(c))), KW_PREV(c)), "重みの平均")
+add(S, "wrong", "counts", lambda c: ((PS(c) * (len(c.att_long) - 1), best_of(PS(c))), KW_PREV(c)), "n - 1 で割ります")
+add(S, "wrong", "one-based-best", lambda c: ((PS(c), tuple(i + 1 for i in best_of(PS(c)))), KW_PREV(c)), "1 始まり")
+add(S, "wrong", "head-layer-order", lambda c: ((PS(c), best_of(PS(c))[::-1]), KW_PREV(c)), "順番が逆")
+add(S, "wrong", "argmin", lambda c: ((PS(c), best_of(-PS(c))), KW_PREV(c)), "argmin")
+add(S, "wrong", "flat-index", lambda c: ((PS(c), int(PS(c).argmax())), KW_PREV(c)), "np.unravel_index")
+add(S, "wrong", "layer-head-shape", lambda c: ((PS(c).T, best_of(PS(c))), KW_PREV(c)), "(head, layer)")
+add(S, "malformed", "one-based-out-of-range", lambda c: ((PS(c), (6, 2)), KW_PREV(c)), "1 始まりの番号")
+add(S, "malformed", "best-text", lambda c: ((PS(c), "layer 0"), KW_PREV(c)), "2 つの整数の組")
+add(S, "malformed", "share-wrong-shape", lambda c: ((PS(c)[0], (0, 0)), KW_PREV(c)), "形が違います")
+
+# --- check_strongest_pair_head ---
+S = "check_strongest_pair_head"
+KW_PAIR = lambda c: dict(att=c.att_swap, query="chased", key="dog")  # noqa: E731
+PB = lambda c: pair_best(c.att_swap, "chased", "dog")  # noqa: E731
+add(S, "right", "tuple", lambda c: ((PB(c),), KW_PAIR(c)))
+add(S, "right", "strongest-head-triple", lambda c: ((au.strongest_head(c.att_swap.pair("chased", "dog")),), KW_PAIR(c)))
+add(S, "right", "stack-idxmax", lambda c: ((c.att_swap.pair("chased", "dog").stack().idxmax(),), KW_PAIR(c)))
+add(S, "right", "torch", lambda c: ((torch.tensor(PB(c)),), KW_PAIR(c)))
+add(S, "wrong", "one-based", lambda c: ((tuple(i + 1 for i in PB(c)),), KW_PAIR(c)), "1 始まり")
+add(S, "wrong", "query-key-swapped", lambda c: ((pair_best(c.att_swap, "dog", "chased"),), KW_PAIR(c)), "query と key が逆")
+add(S, "wrong", "argmin", lambda c: ((best_of(-c.att_swap.pair("chased", "dog").to_numpy()),), KW_PAIR(c)), "argmin")
+add(S, "wrong", "order", lambda c: ((PB(c)[::-1],), KW_PAIR(c)), "順番が逆")
+add(S, "wrong", "original-sentence", lambda c: ((pair_best(c.att, "chased", "dog"),), KW_PAIR(c)), "最大は第")
+add(S, "wrong", "flat-index", lambda c: ((int(c.att_swap.pair("chased", "dog").to_numpy().argmax()),), KW_PAIR(c)), "unravel_index")
+add(S, "malformed", "layer-out-of-range", lambda c: (((7, 0),), KW_PAIR(c)), "範囲の外")
+add(S, "malformed", "floats", lambda c: (((0.5, 1.2),), KW_PAIR(c)), "2 つの整数の組")
+
+# --- check_cls_head_figure ---
+S = "check_cls_head_figure"
+KW_CLS = lambda c: dict(att=c.att)  # noqa: E731
+CB = lambda c: best_of(cls_share(c.att))  # noqa: E731
+add(S, "right", "plot_heatmap", lambda c: ((CB(c), heatmap(c.att, *CB(c), "plot_heatmap")), KW_CLS(c)))
+add(S, "right", "imshow", lambda c: ((CB(c), heatmap(c.att, *CB(c), "imshow")), KW_CLS(c)))
+add(S, "right", "pcolormesh", lambda c: ((CB(c), heatmap(c.att, *CB(c), "pcolormesh")), KW_CLS(c)))
+add(S, "right", "matshow-list", lambda c: ((list(CB(c)), heatmap(c.att, *CB(c), "matshow")), KW_CLS(c)))
+add(S, "wrong", "transposed-map", lambda c: ((CB(c), heatmap(c.att, *CB(c), "transposed")), KW_CLS(c)), "転置")
+add(S, "wrong", "other-head-drawn", lambda c: ((CB(c), heatmap(c.att, CB(c)[0], (CB(c)[1] + 1) % 12)), KW_CLS(c)), "を描きましょう")
+add(S, "wrong", "one-based", lambda c: ((tuple(i + 1 for i in CB(c)), heatmap(c.att, *CB(c))), KW_CLS(c)), "1 始まり")
+add(S, "wrong", "max-not-mean", lambda c: ((best_of(c.att.weights[..., 0].max(-1)), heatmap(c.att, *CB(c))), KW_CLS(c)),
+    "平均ではなく最大")
+add(S, "wrong", "sep-column", lambda c: ((best_of(c.att.weights[..., -1].mean(-1)), heatmap(c.att, *CB(c))), KW_CLS(c)),
+    "[SEP] を最も見る")
+add(S, "wrong", "argmin", lambda c: ((best_of(-cls_share(c.att)), heatmap(c.att, *CB(c))), KW_CLS(c)), "argmin")
+add(S, "malformed", "axes", lambda c: ((CB(c), heatmap(c.att, *CB(c)).axes[0]), KW_CLS(c)), "Axes")
+add(S, "malformed", "empty-figure", lambda c: ((CB(c), plt.figure()), KW_CLS(c)), "見つかりません")
+add(S, "malformed", "array-not-figure", lambda c: ((CB(c), c.att.weights[CB(c)]), KW_CLS(c)), "Figure")
+add(S, "note", "fig-None", lambda c: ((CB(c), None), KW_CLS(c)), ex.NOT_YET)
+
+# --- check_row_entropy ---
+S = "check_row_entropy"
+KW_ENT = lambda c: dict(att=c.att)  # noqa: E731
+add(S, "right", "numpy-where", lambda c: ((entropy_np,), KW_ENT(c)))
+add(S, "right", "scipy", lambda c: ((lambda w: scipy.stats.entropy(w, axis=-1).mean(-1),), KW_ENT(c)))
+add(S, "right", "elementwise-nan_to_num", lambda c: ((lambda w: -np.nan_to_num(w * np.log(w)).sum(-1).mean(-1),), KW_ENT(c)))
+add(S, "right", "torch-xlogy", lambda c: ((lambda w: -torch.special.xlogy(w, w).sum(-1).mean(-1),), KW_ENT(c)))
+add(S, "right", "tiny-epsilon", lambda c: ((lambda w: -(w * np.log(w + 1e-12)).sum(-1).mean(-1),), KW_ENT(c)))
+add(S, "wrong", "nan", lambda c: ((lambda w: -(w * np.log(w)).sum(-1).mean(-1),), KW_ENT(c)), "NaN")
+add(S, "wrong", "rowwise-nan_to_num", lambda c: ((lambda w: np.nan_to_num(-(w * np.log(w)).sum(-1)).mean(-1),), KW_ENT(c)),
+    "ln 2 = 0.693")
+add(S, "wrong", "log2", lambda c: ((lambda w: entropy_np(w) / np.log(2),), KW_ENT(c)), "log2")
+add(S, "wrong", "sum-over-queries", lambda c: ((lambda w: entropy_np(w) * w.shape[-2],), KW_ENT(c)), "query について合計")
+add(S, "wrong", "sign", lambda c: ((lambda w: -entropy_np(w),), KW_ENT(c)), "符号が逆")
+add(S, "wrong", "mean-over-keys", lambda c: ((lambda w: -(w * np.log(np.where(w > 0, w, 1))).mean(-1).mean(-1),), KW_ENT(c)),
+    "key について平均")
+add(S, "wrong", "clark-smoothed", lambda c: ((lambda w: entropy_np(0.9999 * w + 1e-4 / w.shape[-1]),), KW_ENT(c)), "平滑化")
+add(S, "wrong", "off-by-2e-3", lambda c: ((lambda w: entropy_np(w) + 2e-3,), KW_ENT(c)), "値が合っていません")
+add(S, "wrong", "per-row-kept", lambda c: ((lambda w: -(w * np.log(np.where(w > 0, w, 1))).sum(-1),), KW_ENT(c)),
+    "[layer, head, query]")
+add(S, "wrong", "query-axis", lambda c: ((lambda w: -(w * np.log(np.where(w > 0, w, 1))).sum(-2).mean(-1),), KW_ENT(c)),
+    "query の軸")
+add(S, "malformed", "forgot-return", lambda c: ((forgot_return,), KW_ENT(c)), "return を書き忘れ")
+add(S, "malformed", "raises", lambda c: ((lambda w: w.nonexistent,), KW_ENT(c)), "エラーになりました")
+add(S, "malformed", "one-number", lambda c: ((lambda w: float(entropy_np(w).mean()),), KW_ENT(c)), "形が違います")
+add(S, "note", "placeholder", lambda c: ((placeholder,), KW_ENT(c)), ex.NOT_YET)
+
+# --- check_rollout_three ---
+S = "check_rollout_three"
+KW_RO = lambda c: dict(att=c.att)  # noqa: E731
+R3 = lambda c: rollout_np(c.att.weights[:3].astype(float), 0.5)  # noqa: E731
+add(S, "right", "numpy", lambda c: ((R3(c),), KW_RO(c)))
+add(S, "right", "au-rollout", lambda c: ((au.rollout(au.Attention(c.att.tokens, c.att.weights[:3])),), KW_RO(c)))
+add(S, "right", "torch-float32", lambda c: ((rollout_torch(c.att.weights[:3], 0.5),), KW_RO(c)))
+add(S, "right", "dataframe", lambda c: ((pd.DataFrame(R3(c), index=c.att.labels, columns=c.att.labels),), KW_RO(c)))
+add(S, "wrong", "reversed-order", lambda c: ((rollout_np(c.att.weights[:3][::-1].astype(float), 0.5),), KW_RO(c)), "順番が逆")
+add(S, "wrong", "no-residual", lambda c: ((rollout_np(c.att.weights[:3].astype(float), 0.0),), KW_RO(c)), "残差")
+add(S, "wrong", "all-layers", lambda c: ((rollout_np(c.att.weights.astype(float), 0.5),), KW_RO(c)), "3 層だけ")
+add(S, "wrong", "two-layers", lambda c: ((rollout_np(c.att.weights[:2].astype(float), 0.5),), KW_RO(c)), "2 層しか")
+add(S, "wrong", "layers-1-to-3", lambda c: ((rollout_np(c.att.weights[1:4].astype(float), 0.5),), KW_RO(c)), "第 1〜3 層")
+add(S, "wrong", "transposed", lambda c: ((R3(c).T,), KW_RO(c)), "転置")
+add(S, "wrong", "elementwise", lambda c: ((checks._rollout_product(c.att.weights[:3].astype(float), 0.5, np.multiply),),
+                                          KW_RO(c)), "行列の積 (@)")
+add(S, "wrong", "A-plus-I-unnormalised", lambda c: ((checks._rollout_plus_identity(c.att.weights[:3].astype(float)),), KW_RO(c)),
+    "行の和を 1 に")
+add(S, "malformed", "wrong-shape", lambda c: ((R3(c)[:3],), KW_RO(c)), "形が違います")
+add(S, "malformed", "list-of-text", lambda c: ((["a", "b"],), KW_RO(c)), "数値の配列として読め")
+add(S, "note", "None", lambda c: ((None,), KW_RO(c)), ex.NOT_YET)
+
+# --- check_stats_argmax ---
+S = "check_stats_argmax"
+KW_ST = lambda c: dict(stats=c.stats, column="next")  # noqa: E731
+NB = lambda c: c.stats["next"].idxmax()  # noqa: E731
+add(S, "right", "idxmax", lambda c: ((NB(c),), KW_ST(c)))
+add(S, "right", "negative", lambda c: (((NB(c)[0] - 6, NB(c)[1] - 12),), KW_ST(c)))
+add(S, "right", "numpy-array", lambda c: ((np.array(NB(c)),), KW_ST(c)))
+add(S, "right", "dict", lambda c: (({"layer": NB(c)[0], "head": NB(c)[1]},), KW_ST(c)))
+add(S, "wrong", "idxmin", lambda c: ((c.stats["next"].idxmin(),), KW_ST(c)), "argmin")
+add(S, "wrong", "one-based", lambda c: (((NB(c)[0] + 1, NB(c)[1] + 1),), KW_ST(c)), "1 始まり")
+add(S, "wrong", "prev-column", lambda c: ((c.stats["prev"].idxmax(),), KW_ST(c)), "'prev' が最大")
+add(S, "wrong", "order", lambda c: ((NB(c)[::-1],), KW_ST(c)), "順番が逆")
+add(S, "wrong", "argmax-position", lambda c: ((int(c.stats["next"].to_numpy().argmax()),), KW_ST(c)), "unravel_index")
+add(S, "malformed", "negative-out-of-range", lambda c: (((-7, 0),), KW_ST(c)), "範囲の外")
+add(S, "malformed", "text", lambda c: (("next",), KW_ST(c)), "2 つの整数の組")
+
+# --- check_word_weight ---
+S = "check_word_weight"
+KW_WW = lambda c: dict(pieces=c.split[0], words=c.split[1], layer=0, head=0, query="uncovered", word="extraordinarily")  # noqa
+add(S, "right", "series-sum", lambda c: ((word_row(c).sum(),), KW_WW(c)))
+add(S, "right", "float", lambda c: ((float(word_row(c).to_numpy(dtype=np.float64).sum()),), KW_WW(c)))
+add(S, "right", "torch", lambda c: ((torch.tensor(word_row(c).to_numpy()).sum(),), KW_WW(c)))
+add(S, "right", "words-frame", lambda c: ((c.split[1].frame(0, 0).loc["uncovered", "extraordinarily"],), KW_WW(c)))
+add(S, "wrong", "mean", lambda c: ((word_row(c).mean(),), KW_WW(c)), "平均していませんか")
+add(S, "wrong", "first-piece", lambda c: ((word_row(c).iloc[0],), KW_WW(c)), "最初のサブワード")
+add(S, "wrong", "last-piece", lambda c: ((word_row(c).iloc[-1],), KW_WW(c)), "最後のサブワード")
+add(S, "wrong", "max", lambda c: ((word_row(c).max(),), KW_WW(c)), "最大")
+add(S, "wrong", "transposed", lambda c: ((c.split[1].frame(0, 0).loc["extraordinarily", "uncovered"],), KW_WW(c)), "向きが逆")
+add(S, "wrong", "last-layer", lambda c: ((c.split[1].frame(-1, 0).loc["uncovered", "extraordinarily"],), KW_WW(c)), "別の層")
+add(S, "wrong", "whole-row", lambda c: ((1.0,), KW_WW(c)), "行全体")
+add(S, "wrong", "near-miss", lambda c: ((word_row(c).sum() + 1e-4,), KW_WW(c)), "値が合っていません")
+add(S, "wrong", "typed-printed-4-decimals", lambda c: ((round(float(word_row(c).sum()), 4),), KW_WW(c)), "値が合っていません")
+add(S, "malformed", "series-of-pieces", lambda c: ((word_row(c),), KW_WW(c)), "数 1 つ")
+add(S, "malformed", "text", lambda c: (("0.3",), KW_WW(c)), "文字列")
+add(S, "malformed", "bool", lambda c: ((True,), KW_WW(c)), "True/False")
+
+# --- check_split_words ---
+S = "check_split_words"
+KW_SW = lambda c: dict(tokenizer=c.v3, text=JA_TEXT)  # noqa: E731
+WANT_SW = ["昨日", "手作り", "マフィン"]
+add(S, "right", "list", lambda c: ((list(WANT_SW),), KW_SW(c)))
+add(S, "right", "tuple", lambda c: ((tuple(WANT_SW),), KW_SW(c)))
+add(S, "right", "series", lambda c: ((pd.Series(WANT_SW),), KW_SW(c)))
+add(S, "right", "numpy", lambda c: ((np.array(WANT_SW),), KW_SW(c)))
+add(S, "right", "dict-word-pieces", lambda c: (({w: c.v3.subword_tokenizer.tokenize(w) for w in WANT_SW},), KW_SW(c)))
+add(S, "wrong", "reversed", lambda c: ((WANT_SW[::-1],), KW_SW(c)), "順番が逆")
+add(S, "wrong", "shuffled", lambda c: ((["手作り", "昨日", "マフィン"],), KW_SW(c)), "順番が違います")
+add(S, "wrong", "duplicated", lambda c: ((WANT_SW + ["昨日"],), KW_SW(c)), "重複")
+add(S, "wrong", "pieces", lambda c: ((["昨", "##日", "手", "##作り", "マフ", "##ィ", "##ン"],), KW_SW(c)), "サブワード")
+add(S, "wrong", "all-words", lambda c: ((c.v3.word_tokenizer.tokenize(JA_TEXT),), KW_SW(c)), "すべて入っています")
+add(S, "wrong", "missing-one", lambda c: ((WANT_SW[:2],), KW_SW(c)), "足りない: ['マフィン']")
+add(S, "wrong", "extra-one", lambda c: ((WANT_SW + ["祖母"],), KW_SW(c)), "分かれていないのに入っている: ['祖母']")
+add(S, "malformed", "set", lambda c: ((set(WANT_SW),), KW_SW(c)), "集合 (set)")
+add(S, "malformed", "string", lambda c: (("昨日 手作り マフィン",), KW_SW(c)), "文字列 1 つ")
+add(S, "malformed", "number", lambda c: ((3,), KW_SW(c)), "リストのはず")
+
+# --- check_particle_target ---
+S = "check_particle_target"
+KW_PT = lambda c: dict(words=c.words_ja, particle="を", layer=-1)  # noqa: E731
+PT = lambda c: c.words_ja.labels[int(particle_row(c.words_ja).argmax())]  # noqa: E731
+add(S, "right", "label", lambda c: (("猫", PT(c)), KW_PT(c)), "ラベル")
+add(S, "right", "position", lambda c: (("猫", int(particle_row(c.words_ja).argmax())), KW_PT(c)), "位置")
+add(S, "right", "series-idxmax", lambda c: (("猫", pd.Series(particle_row(c.words_ja), index=c.words_ja.labels).idxmax()),
+                                            KW_PT(c)))
+add(S, "right", "guess-right", lambda c: ((PT(c), PT(c)), KW_PT(c)), "予想どおり")
+add(S, "right", "guess-wrong", lambda c: (("[CLS]", PT(c)), KW_PT(c)), "とは違いました")
+add(S, "wrong", "itself", lambda c: (("猫", c.words_ja.labels[int(particle_row(c.words_ja, self_ok=True).argmax())]), KW_PT(c)),
+    "自身です")
+add(S, "wrong", "specials", lambda c: (("猫", c.words_ja.labels[int(particle_row(c.words_ja, specials_ok=True).argmax())]),
+                                       KW_PT(c)), "特殊トークン")
+add(S, "wrong", "layer0", lambda c: (("猫", c.words_ja.labels[int(particle_row(c.words_ja, layer=0).argmax())]), KW_PT(c)),
+    "最終層は layer=-1")
+add(S, "wrong", "head0", lambda c: (("猫", c.words_ja.labels[int(particle_row(c.words_ja, head=0).argmax())]), KW_PT(c)),
+    "全ヘッドの平均")
+add(S, "wrong", "column", lambda c: (("猫", c.words_ja.labels[int(np.where(np.isfinite(particle_row(c.words_ja)),
+                                                                           c.words_ja.weights[-1, :, :, 6].mean(0),
+                                                                           -np.inf).argmax())]), KW_PT(c)), "見ている単語 (列)")
+add(S, "malformed", "unknown-word", lambda c: (("猫", "鳥"), KW_PT(c)), "候補にありません")
+add(S, "malformed", "weight-value", lambda c: (("猫", 0.3), KW_PT(c)), "重みの値ではなく")
+add(S, "note", "guess-None", lambda c: ((None, PT(c)), KW_PT(c)), ex.GUESS_FIRST)
+add(S, "note", "guess-empty-string", lambda c: (("", None), KW_PT(c)), ex.GUESS_FIRST)
+add(S, "note", "guess-written-answer-not-yet", lambda c: (("猫", None), KW_PT(c)), ex.NOT_YET)
+
+# --- check_order_shares ---
+S = "check_order_shares"
+KW_OS = lambda c: dict(atts=c.order_atts, query="追う", a="犬", b="猫")  # noqa: E731
+add(S, "right", "dict", lambda c: ((order_shares(c.order_atts),), KW_OS(c)))
+add(S, "right", "series", lambda c: ((pd.Series(order_shares(c.order_atts)),), KW_OS(c)))
+add(S, "right", "list-in-order", lambda c: ((list(order_shares(c.order_atts).values()),), KW_OS(c)))
+add(S, "right", "numpy-values", lambda c: (({t: np.float32(v) for t, v in order_shares(c.order_atts).items()},), KW_OS(c)))
+add(S, "wrong", "a-b-swapped", lambda c: ((order_shares(c.order_atts, "猫", "犬"),), KW_OS(c)), "a と b が逆")
+add(S, "wrong", "percent", lambda c: (({t: v * 100 for t, v in order_shares(c.order_atts).items()},), KW_OS(c)), "パーセント")
+add(S, "wrong", "counts", lambda c: (({t: v * 16 for t, v in order_shares(c.order_atts).items()},), KW_OS(c)), "ヘッドの数のまま")
+add(S, "wrong", "texts-swapped", lambda c: ((dict(zip(c.order_atts, list(order_shares(c.order_atts).values())[::-1])),), KW_OS(c)),
+    "入れ替わっています")
+add(S, "wrong", "near-miss", lambda c: (({t: v + 1 / 16 for t, v in order_shares(c.order_atts).items()},), KW_OS(c)),
+    "の割合 の値が合っていません")
+add(S, "malformed", "wrong-keys", lambda c: (({"犬が猫を追う": 0.5, "猫を犬が追う": 0.5},), KW_OS(c)), "キーは")
+add(S, "malformed", "one-number", lambda c: ((0.5,), KW_OS(c)), "辞書")
+add(S, "malformed", "value-text", lambda c: (({t: "半分" for t in c.order_atts},), KW_OS(c)), "文字列")
+
+# --- check_entropy_pair ---
+S = "check_entropy_pair"
+KW_EP = lambda c: dict(att_trained=c.entropy_pair[0], att_untrained=c.entropy_pair[1])  # noqa: E731
+EP = lambda c: (c.entropy_pair[2], c.entropy_pair[3])  # noqa: E731
+add(S, "right", "floats", lambda c: (EP(c), KW_EP(c)))
+add(S, "right", "numpy-0d", lambda c: (tuple(np.array(v) for v in EP(c)), KW_EP(c)))
+add(S, "right", "torch", lambda c: (tuple(torch.tensor(v) for v in EP(c)), KW_EP(c)))
+add(S, "right", "one-element-series", lambda c: (tuple(pd.Series([v]) for v in EP(c)), KW_EP(c)))
+add(S, "wrong", "swapped", lambda c: (EP(c)[::-1], KW_EP(c)), "入れ替わっています")
+add(S, "wrong", "not-normalised", lambda c: ((EP(c)[0] * np.log(11), EP(c)[1]), KW_EP(c)), "ln n で割っていません")
+add(S, "wrong", "log2", lambda c: ((EP(c)[0] / np.log(2), EP(c)[1]), KW_EP(c)), "log2")
+add(S, "wrong", "divided-by-n", lambda c: ((EP(c)[0] * np.log(11) / 11, EP(c)[1]), KW_EP(c)), "n で割っていませんか")
+add(S, "wrong", "clark-smoothed", lambda c: ((checks._smoothed_entropy(c.entropy_pair[0].weights).mean() / np.log(11), EP(c)[1]),
+                                             KW_EP(c)), "平滑化")
+add(S, "wrong", "off-by-2e-3", lambda c: ((EP(c)[0] + 2e-3, EP(c)[1]), KW_EP(c)), "値が合っていません")
+add(S, "wrong", "typed-printed-2-decimals", lambda c: ((round(EP(c)[0], 2), round(EP(c)[1], 2)), KW_EP(c)), "値が合っていません")
+add(S, "malformed", "per-layer-arrays", lambda c: ((checks.row_entropy(c.entropy_pair[0].weights).mean(-1) / np.log(11),
+                                                    checks.row_entropy(c.entropy_pair[1].weights).mean(-1) / np.log(11)),
+                                                   KW_EP(c)), "数 1 つのはず")
+add(S, "malformed", "text", lambda c: (("0.5", EP(c)[1]), KW_EP(c)), "文字列")
+add(S, "malformed", "list", lambda c: (([0.4, 0.5], EP(c)[1]), KW_EP(c)), "数 1 つのはず")
+
+# --- check_weight_vs_norm ---
+S = "check_weight_vs_norm"
+KW_WN = lambda c: dict(att=c.att, norms=c.norms, query="chased", layer=4, head=1)  # noqa: E731 - weight and norm disagree
+BW = lambda c: c.att.weights[4, 1, 3]  # noqa: E731
+BN = lambda c: c.norms[4, 1, 3]  # noqa: E731
+add(S, "right", "labels", lambda c: ((c.att.labels[int(BW(c).argmax())], c.att.labels[int(BN(c).argmax())]), KW_WN(c)))
+add(S, "right", "positions", lambda c: ((int(BW(c).argmax()), int(BN(c).argmax())), KW_WN(c)), "位置")
+add(S, "right", "numpy-ints", lambda c: ((np.int64(BW(c).argmax()), np.int64(BN(c).argmax())), KW_WN(c)))
+add(S, "right", "torch-norms", lambda c: ((int(BW(c).argmax()), int(BN(c).argmax())), {**KW_WN(c), "norms": torch.tensor(c.norms)}))
+add(S, "wrong", "swapped", lambda c: ((c.att.labels[int(BN(c).argmax())], c.att.labels[int(BW(c).argmax())]), KW_WN(c)),
+    "入れ替わって")
+add(S, "wrong", "weight-column", lambda c: ((c.att.labels[int(c.att.weights[4, 1, :, 3].argmax())], int(BN(c).argmax())),
+                                            KW_WN(c)), "それは列")
+add(S, "wrong", "norm-column", lambda c: ((int(BW(c).argmax()), int(c.norms[4, 1, :, 3].argmax())), KW_WN(c)), "それは列")
+add(S, "wrong", "weight-argmin", lambda c: ((int(BW(c).argmin()), int(BN(c).argmax())), KW_WN(c)), "最小の key")
+add(S, "wrong", "norm-argmin", lambda c: ((int(BW(c).argmax()), int(BN(c).argmin())), KW_WN(c)), "最小の key")
+add(S, "malformed", "value", lambda c: ((float(BW(c).max()), int(BN(c).argmax())), KW_WN(c)), "重みの値ではなく")
+add(S, "malformed", "unknown", lambda c: (("bird", int(BN(c).argmax())), KW_WN(c)), "候補にありません")
+add(S, "note", "None", lambda c: ((None, None), KW_WN(c)), ex.NOT_YET)
+
+# --- check_my_rollout ---
+S = "check_my_rollout"
+KW_MR = lambda c: dict(att=c.att)  # noqa: E731
+add(S, "right", "numpy", lambda c: ((rollout_np,), KW_MR(c)))
+add(S, "right", "torch", lambda c: ((rollout_torch,), KW_MR(c)))
+add(S, "right", "au-rollout", lambda c: ((lambda w, r: au.rollout(au.Attention([str(i) for i in range(w.shape[-1])], w),
+                                                                    residual=r),), KW_MR(c)))
+add(S, "right", "list-result", lambda c: ((lambda w, r: rollout_np(w, r).tolist(),), KW_MR(c)))
+add(S, "wrong", "reversed", lambda c: ((lambda w, r: rollout_np(w[::-1], r),), KW_MR(c)), "順番が逆")
+add(S, "wrong", "residual-ignored", lambda c: ((lambda w, r: rollout_np(w, 0.5),), KW_MR(c)), "residual を使っていません")
+add(S, "wrong", "residual-swapped", lambda c: ((lambda w, r: rollout_np(w, 1 - r),), KW_MR(c)), "残差の重みが逆")
+add(S, "wrong", "elementwise", lambda c: ((lambda w, r: checks._rollout_product(w, r, np.multiply),), KW_MR(c)), "行列の積")
+add(S, "wrong", "transposed", lambda c: ((lambda w, r: rollout_np(w, r).T,), KW_MR(c)), "転置")
+add(S, "wrong", "last-layer-only", lambda c: ((lambda w, r: rollout_np(w[-1:], r),), KW_MR(c)), "最後の層だけ")
+add(S, "wrong", "max-over-heads", lambda c: ((lambda w, r: checks._rollout_product(w.max(1, keepdims=True), r, np.matmul),),
+                                             KW_MR(c)), "最大を取って")
+add(S, "malformed", "forgot-return", lambda c: ((forgot_return,), KW_MR(c)), "return を書き忘れ")
+add(S, "malformed", "wrong-arity", lambda c: ((lambda w: rollout_np(w, 0.5),), KW_MR(c)), "エラーになりました")
+add(S, "malformed", "stack", lambda c: ((lambda w, r: np.stack([rollout_np(w, r)] * 2),), KW_MR(c)), "形が違います")
+add(S, "note", "placeholder", lambda c: ((placeholder,), KW_MR(c)), ex.NOT_YET)
+
+# --- check_masking_change ---
+S = "check_masking_change"
+KW_MC = lambda c: dict(lm=c.lm, text=MASK_TEXT, query="chased", token="cat")  # noqa: E731
+
+
+def hidden(c):
+    from attn_utils.exercises.checks_further import _hidden_pair
+
+    return [v.double() for v in _hidden_pair(c.lm, MASK_TEXT, "chased", "cat")]
+
+
+def mc(c, how):
+    h, h2, h3 = hidden(c)
+    return {"torch": (h2 - h).norm() / h.norm(),
+            "numpy": np.linalg.norm((h2 - h).numpy()) / np.linalg.norm(h.numpy()),
+            "not-divided": float((h2 - h).norm()),
+            "by-h-prime": float((h2 - h).norm() / h2.norm()),
+            "cosine": float(1 - h2 @ h / (h2.norm() * h.norm())),
+            "mask-token": float((h3 - h).norm() / h.norm())}[how]
+
+
+add(S, "right", "float", lambda c: ((c.masking,), KW_MC(c)))
+add(S, "right", "torch-scalar", lambda c: ((mc(c, "torch"),), KW_MC(c)))
+add(S, "right", "numpy", lambda c: ((mc(c, "numpy"),), KW_MC(c)))
+add(S, "right", "float32", lambda c: ((np.float32(c.masking),), KW_MC(c)))
+add(S, "wrong", "not-divided", lambda c: ((mc(c, "not-divided"),), KW_MC(c)), "||h' - h|| で止まって")
+add(S, "wrong", "divided-by-h-prime", lambda c: ((mc(c, "by-h-prime"),), KW_MC(c)), "||h'|| で割って")
+add(S, "wrong", "percent", lambda c: ((c.masking * 100,), KW_MC(c)), "パーセント")
+add(S, "wrong", "cosine", lambda c: ((mc(c, "cosine"),), KW_MC(c)), "cos の距離")
+add(S, "wrong", "mask-token", lambda c: ((mc(c, "mask-token"),), KW_MC(c)), "[MASK]")
+add(S, "wrong", "near-miss", lambda c: ((c.masking * 1.01,), KW_MC(c)), "値が合っていません")
+add(S, "malformed", "vector", lambda c: ((hidden(c)[1] - hidden(c)[0],), KW_MC(c)), "数 1 つのはず")
+add(S, "malformed", "text", lambda c: (("5%",), KW_MC(c)), "文字列")
+
+# --- check_offset_accuracy ---
+S = "check_offset_accuracy"
+OFF5 = range(-3, 4)
+KW_OA = lambda c: dict(examples=c.examples, dep="obj", head="verb", offsets=OFF5)  # noqa: E731
+
+
+def oacc(c, shift=0, sign=1):
+    return {k: float(np.mean([e["obj"] + sign * k + shift == e["verb"] for e in c.examples])) for k in OFF5}
+
+
+add(S, "right", "dict", lambda c: ((oacc(c),), KW_OA(c)))
+add(S, "right", "series", lambda c: ((pd.Series(oacc(c)),), KW_OA(c)))
+add(S, "right", "list-in-offset-order", lambda c: ((list(oacc(c).values()),), KW_OA(c)))
+add(S, "right", "string-keys", lambda c: (({f"{k:+d}": v for k, v in oacc(c).items()},), KW_OA(c)))
+add(S, "wrong", "flipped-sign", lambda c: ((oacc(c, sign=-1),), KW_OA(c)), "向きが逆")
+add(S, "wrong", "counts", lambda c: (({k: v * len(c.examples) for k, v in oacc(c).items()},), KW_OA(c)), "当たった数のまま")
+add(S, "wrong", "percent", lambda c: (({k: v * 100 for k, v in oacc(c).items()},), KW_OA(c)), "パーセント")
+add(S, "wrong", "shifted", lambda c: ((oacc(c, shift=1),), KW_OA(c)), "1 つずれて")
+add(S, "wrong", "values-reordered", lambda c: ((dict(zip(OFF5, sorted(oacc(c).values()))),), KW_OA(c)), "正解率 の値が合っていません")
+add(S, "malformed", "wrong-keys", lambda c: (({k: 0.1 for k in range(3)},), KW_OA(c)), "キーは")
+add(S, "malformed", "short-list", lambda c: (([0.1, 0.2],), KW_OA(c)), "辞書")
+add(S, "malformed", "text-key", lambda c: (({"one": 0.1},), KW_OA(c)), "整数")
+
+# --- check_relation_pairs ---
+S = "check_relation_pairs"
+KW_RP = lambda c: dict(sentence=c.example, relation="det")  # noqa: E731
+
+
+def det_pairs(c, head=lambda words, h: words[h - 1], exact=False):
+    s = c.example
+    return [(w, head(s.words, h)) for w, h, r in zip(s.words, s.heads, s.relations)
+            if (r == "det" if exact else r.split(":")[0] == "det")]
+
+
+add(S, "right", "tuples", lambda c: ((det_pairs(c),), KW_RP(c)))
+add(S, "right", "lists", lambda c: (([list(p) for p in det_pairs(c)],), KW_RP(c)))
+add(S, "right", "dataframe", lambda c: ((pd.DataFrame(det_pairs(c), columns=["dep", "head"]),), KW_RP(c)))
+add(S, "right", "tuple-of-tuples", lambda c: ((tuple(det_pairs(c)),), KW_RP(c)))
+add(S, "wrong", "reversed-pairs", lambda c: (([(h, d) for d, h in det_pairs(c)],), KW_RP(c)), "組の順番が逆")
+add(S, "wrong", "zero-based-head", lambda c: ((det_pairs(c, head=lambda words, h: words[h] if h < len(words) else None),),
+                                              KW_RP(c)), "words[h - 1]")
+add(S, "wrong", "positions", lambda c: (([(i, h) for i, (h, r) in enumerate(zip(c.example.heads, c.example.relations), 1)
+                                          if r == "det"],), KW_RP(c)), "番号ではなく単語")
+add(S, "wrong", "reverse-order", lambda c: ((det_pairs(c)[::-1],), KW_RP(c)), "順番が違います")
+add(S, "wrong", "missing", lambda c: ((det_pairs(c)[:-1],), KW_RP(c)), "組が違います")
+add(S, "wrong", "subtype-left-out", lambda c: (([],),
+                                               dict(sentence={"words": ["my", "dog", "barks"], "heads": [2, 3, 0],
+                                                              "relations": ["det:poss", "nsubj", "root"]},
+                                                    relation="det")), "下位分類")
+add(S, "malformed", "string", lambda c: (("the dog",), KW_RP(c)), "文字列 1 つ")
+add(S, "malformed", "triples", lambda c: (([("the", "dog", "det")],), KW_RP(c)), "2 つ組")
+add(S, "malformed", "number", lambda c: ((5,), KW_RP(c)), "リストのはず")
+
+# --- check_head_accuracy ---
+S = "check_head_accuracy"
+add(S, "right", "numpy", lambda c: ((head_acc,), {}))
+add(S, "right", "torch", lambda c: ((head_acc_torch,), {}))
+add(S, "right", "loop", lambda c: ((head_acc_loop,), {}))
+add(S, "wrong", "self-included", lambda c: ((lambda m, h: float(((np.asarray(m).argmax(-1) + 1) == np.array(h))[np.array(h) > 0]
+                                                                  .mean()),), {}), "自分自身への重みを除いて")
+add(S, "wrong", "root-counted", lambda c: ((lambda m, h: float((np.where(np.eye(len(m), dtype=bool), -np.inf, m).argmax(-1) + 1
+                                                                 == np.array(h)).mean()),), {}), "根")
+add(S, "wrong", "no-plus-one", lambda c: ((lambda m, h: float((np.where(np.eye(len(m), dtype=bool), -np.inf, m).argmax(-1)
+                                                                == np.array(h))[np.array(h) > 0].mean()),), {}), "1 を足して")
+add(S, "wrong", "transposed", lambda c: ((lambda m, h: head_acc(np.asarray(m).T, h),), {}), "行と列が逆です: 各単語")
+add(S, "wrong", "counts", lambda c: ((lambda m, h: head_acc(m, h) * int((np.array(h) > 0).sum()),), {}), "当たった数のまま")
+add(S, "wrong", "percent", lambda c: ((lambda m, h: head_acc(m, h) * 100,), {}), "パーセント")
+add(S, "malformed", "forgot-return", lambda c: ((forgot_return,), {}), "return を書き忘れ")
+add(S, "malformed", "array-returned", lambda c: ((lambda m, h: np.asarray(m).argmax(-1),), {}), "数 1 つ")
+add(S, "malformed", "raises", lambda c: ((lambda m, h: m[len(m)],), {}), "エラーになりました")
+add(S, "note", "placeholder", lambda c: ((placeholder,), {}), ex.NOT_YET)
+
+# --- check_treebank_offsets ---
+S = "check_treebank_offsets"
+OFF6 = range(-3, 3)
+KW_TB = lambda c: dict(sentences=c.en, relation="amod", offsets=OFF6)  # noqa: E731
+
+
+def tb_acc(c, **kw):
+    from attn_utils.exercises.checks_further import _offset_counts
+
+    return _offset_counts(c.en, "amod", list(OFF6), **kw)
+
+
+add(S, "right", "syntax_baseline", lambda c: ((au.syntax_baseline(c.en, all_offsets=True).loc["amod", list(OFF6)].to_dict(),),
+                                             KW_TB(c)))
+add(S, "right", "by-hand-clipped", lambda c: ((offsets_by_hand(c.en, "amod", OFF6),), KW_TB(c)))
+add(S, "right", "series", lambda c: ((pd.Series(offsets_by_hand(c.en, "amod", OFF6)),), KW_TB(c)))
+add(S, "right", "japanese-case", lambda c: ((offsets_by_hand(c.ja, "case", OFF6),),
+                                            dict(sentences=c.ja, relation="case", offsets=OFF6)))
+add(S, "wrong", "unclipped", lambda c: ((offsets_by_hand(c.en, "amod", OFF6, clip=False),), KW_TB(c)), "切り詰めていません")
+add(S, "wrong", "flipped-sign", lambda c: ((tb_acc(c, sign=-1),), KW_TB(c)), "向きが逆")
+add(S, "wrong", "flipped-unclipped", lambda c: ((tb_acc(c, sign=-1, clip=False),), KW_TB(c)), "向きが逆")
+add(S, "wrong", "zero-based", lambda c: ((tb_acc(c, start=0),), KW_TB(c)), "0 始まり")
+add(S, "wrong", "counts", lambda c: ((tb_acc(c, count=True),), KW_TB(c)), "当たった数のまま")
+add(S, "wrong", "percent", lambda c: (({k: 100 * v for k, v in offsets_by_hand(c.en, "amod", OFF6).items()},), KW_TB(c)),
+    "パーセント")
+add(S, "wrong", "typed-printed-3-decimals", lambda c: (({k: round(v, 3) for k, v in offsets_by_hand(c.en, "amod", OFF6).items()},),
+                                                     KW_TB(c)), "値が合っていません")
+add(S, "wrong", "subtypes-left-out", lambda c: ((_subtype_case(c)[0],), _subtype_case(c)[1]), "下位分類")
+add(S, "malformed", "list-too-short", lambda c: (([0.1, 0.2],), KW_TB(c)), "辞書")
+add(S, "malformed", "keys", lambda c: (({k: 0.0 for k in range(6)},), KW_TB(c)), "キーは")
+add(S, "malformed", "values-text", lambda c: (({k: "高い" for k in OFF6},), KW_TB(c)), "文字列")
+
+
+def _subtype_case(c):
+    """A relation with a subtype in the Japanese treebank (e.g. nsubj and nsubj:outer, or the like)."""
+    from attn_utils.exercises.checks_further import _offset_counts
+
+    for rel in ("nsubj", "obl", "nmod", "acl", "advcl", "compound"):
+        exact = _offset_counts(c.ja, rel, list(OFF6), exact=True)
+        full = _offset_counts(c.ja, rel, list(OFF6))
+        if not np.allclose(list(exact.values()), list(full.values())):
+            return exact, dict(sentences=c.ja, relation=rel, offsets=OFF6)
+    for rel in ("nsubj", "obl", "nmod", "compound", "aux"):
+        exact = _offset_counts(c.en, rel, list(OFF6), exact=True)
+        full = _offset_counts(c.en, rel, list(OFF6))
+        if not np.allclose(list(exact.values()), list(full.values())):
+            return exact, dict(sentences=c.en, relation=rel, offsets=OFF6)
+    raise AssertionError("no relation with subtypes in the bundled treebanks")
+
+
+# ========================================== the tests ==========================================
+
+
+def run(check, build, ctx, capsys):
+    args, kwargs = build(ctx)
+    getattr(ex, check)(*args, **kwargs)
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check, kind, build, fragment", C)
+def test_matrix(check, kind, build, fragment, ctx, capsys):
+    try:
+        if kind in ("right", "note"):
+            out = run(check, build, ctx, capsys)
+            if kind == "right":
+                assert out.startswith("✅"), out
+            else:
+                assert out.startswith("🔸") and "✅" not in out, out
+            assert fragment in out, out
+            return
+        with pytest.raises(ex.ExerciseError) as info:
+            run(check, build, ctx, capsys)
+        message = str(info.value)
+        assert message.startswith(getattr(ex, check).title + ": "), message
+        assert fragment in message, message
+        assert JAPANESE.search(message.split(": ", 1)[1]), message
+    finally:
+        plt.close("all")
+
+
+def cases_of(check):
+    return [p.values for p in C if p.values[0] == check]
+
+
+@pytest.mark.parametrize("check", sorted(ex.CHECKS))
+def test_every_check_has_a_full_matrix(check):
+    kinds = [k for _, k, _, _ in cases_of(check)]
+    assert kinds.count("wrong") >= 5, f"{check}: {kinds.count('wrong')} wrong answers (want >= 5)"
+    assert kinds.count("right") >= 3, f"{check}: {kinds.count('right')} right answers (want >= 3)"
+    assert kinds.count("malformed") >= 2, f"{check}: {kinds.count('malformed')} malformed inputs (want >= 2)"
+
+
+def test_the_table_names_only_real_checks():
+    assert {p.values[0] for p in C} == set(ex.CHECKS)
+
+
+JUNK = [
+    ("text", lambda: "abc"), ("float", lambda: 3.5), ("negative-int", lambda: -1), ("empty-dict", lambda: {}),
+    ("empty-list", lambda: []), ("list-of-None", lambda: [None, None]), ("object", lambda: object()),
+    ("3d-array", lambda: np.zeros((2, 2, 2))), ("nan", lambda: np.array([np.nan])),
+    ("returns-None", lambda: (lambda *a: None)), ("raises", lambda: (lambda *a: 1 / 0)),
+    ("returns-text", lambda: (lambda *a: "x")), ("axes", lambda: plt.subplots()[1]), ("tensor", lambda: torch.zeros(3)),
+    ("tuple-of-text", lambda: ("a", "b")), ("huge", lambda: (10**9, 10**9)),
+]
+
+
+def junk_cases():
+    for check in sorted(ex.CHECKS):
+        first = next((b for c, k, b, _ in cases_of(check) if k == "right"), None)
+        for name, make in JUNK:
+            yield pytest.param(check, first, make, id=f"{check}-{name}")
+
+
+@pytest.mark.parametrize("check, build, make", list(junk_cases()))
+def test_junk_in_any_answer_slot_gets_a_japanese_message_never_a_raw_exception(check, build, make, ctx, capsys):
+    args, kwargs = build(ctx)
+    try:
+        for slot in range(len(args)):
+            bad = list(args)
+            bad[slot] = make()
+            try:
+                getattr(ex, check)(*bad, **kwargs)
+            except ex.ExerciseError as err:
+                assert JAPANESE.search(str(err)), str(err)
+            else:
+                out = capsys.readouterr().out
+                assert out.startswith(("✅", "🔸")), out
+    finally:
+        plt.close("all")
+
+
+def test_treebank_check_and_the_library_share_one_definition(ctx):
+    """The numbers au.syntax_baseline prints for amod are the numbers the check wants (clipped at the ends)."""
+    from attn_utils.exercises.checks_further import _offset_counts
+
+    table = au.syntax_baseline(ctx.en, all_offsets=True)
+    mine = _offset_counts(ctx.en, "amod", list(OFF6))
+    np.testing.assert_allclose([mine[k] for k in OFF6], table.loc["amod", list(OFF6)].to_numpy(dtype=float), rtol=0, atol=1e-12)
+    unclipped = offsets_by_hand(ctx.en, "amod", OFF6, clip=False)
+    assert abs(unclipped[2] - mine[2]) > 1e-3  # the issue's example: clipping matters at +2
+
+
+def test_dot_std_check_draws_new_dimensions_every_time(capsys):
+    seen = set()
+    for _ in range(4):
+        ex.check_dot_std(lambda d: seen.add(d) or dot_std_np(d, n=3000))
+    assert len(seen) > 3  # not the notebook's 4, 16, 64, 256 every time
+    assert not seen <= {4, 16, 64, 256}
+
+
+def test_tolerances_reject_the_near_misses_the_issue_names(ctx):
+    """Tight enough: entropy off by 2e-3, Clark's smoothing, and the first piece's weight all fail."""
+    for wrong in (lambda w: entropy_np(w) + 2e-3, lambda w: entropy_np(0.9999 * w + 1e-4 / w.shape[-1]),
+                  lambda w: entropy_np(w) + 2e-5):
+        with pytest.raises(ex.ExerciseError):
+            ex.check_row_entropy(wrong, att=ctx.att)
+    with pytest.raises(ex.ExerciseError, match="最初のサブワード"):
+        ex.check_word_weight(word_row(ctx).iloc[0], **KW_WW(ctx))
+
+
+@pytest.mark.parametrize("empty", [None, "", "   ", ..., "ここに予想"])
+def test_an_empty_guess_asks_for_a_guess_first_and_checks_nothing(empty, ctx, capsys):
+    ex.check_particle_target(empty, "definitely wrong", words=ctx.words_ja, particle="を", layer=-1)
+    ex.check_top_key("definitely wrong", att=ctx.att, query="chased", guess=empty)
+    out = capsys.readouterr().out
+    assert out.count(ex.GUESS_FIRST) == 2 and "✅" not in out
