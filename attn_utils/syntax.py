@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import AttentionError, user_stacklevel
-from .extract import _batches, _check_batch_size, run_model
+from .extract import _batches, _check_batch_size, exact_dtype, model_device, reduce_dtype, run_model, to_device
 from .stats import binomial_interval, split_half
 from .treebank import Sentence, _token_spans, align_words, poss_source
 
@@ -85,10 +85,11 @@ def head_predictions(word_attention: Any, direction: str = "dep->head") -> np.nd
         raise AttentionError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     w = word_attention if torch.is_tensor(word_attention) else torch.from_numpy(np.asarray(word_attention))
     n = w.shape[-1] - 2
-    return _predict(w.double(), direction, torch.ones(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool))
+    valid = torch.ones(n, dtype=torch.bool, device=w.device)
+    return _predict(w.to(exact_dtype(w.device)), direction, valid, ~valid).cpu().numpy()
 
 
-def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> np.ndarray:
+def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> Any:
     """Argmax over candidate words.
 
     Args:
@@ -98,7 +99,7 @@ def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> np.ndarray
         unowned: bool, same shape: words without a token of their own (never predicted).
 
     Returns:
-        int array ``[..., N - 2]``: 1-based predictions.
+        int tensor ``[..., N - 2]`` on the device of ``words``: 1-based predictions.
     """
     import torch
 
@@ -108,8 +109,8 @@ def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> np.ndarray
     # one additive mask: -2 puts a word without tokens below every real weight (all in 0..1),
     # -inf removes padding, a shorter sentence's [SEP] and the word itself
     bias = torch.where(valid, torch.where(unowned, -2.0, 0.0), -math.inf).to(w.dtype)[..., None, :]
-    self_mask = torch.zeros(n, n, dtype=w.dtype).fill_diagonal_(-math.inf)
-    return ((w + bias + self_mask).argmax(-1) + 1).numpy()
+    self_mask = torch.zeros(n, n, dtype=w.dtype, device=w.device).fill_diagonal_(-math.inf)
+    return (w + bias + self_mask).argmax(-1) + 1
 
 
 def _labels(relation: str) -> list[str]:
@@ -165,11 +166,14 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     for s in sentences:
         rows_per_word.append([[labels.setdefault(lab, len(labels)) for lab in _labels(r)] for r in s.relations])
     n_halves = 2 if split else 1
-    hits = None  # [direction, layer, head, half * label]
+    device = model_device(lm.model)
+    hits = None  # [direction, layer, head, half * label], on the device until the end
     totals = np.zeros(n_halves * len(labels))
+    # Nothing in this loop waits for the device (see head_stats): while it scores one batch, the next is
+    # tokenized and its word maps are built here.
     for start in _batches(len(sentences), batch_size, progress, "syntax_heads"):
         chunk = [int(i) for i in order[start : start + batch_size]]
-        enc, weights = run_model(lm, [texts[i] for i in chunk])  # [layer, batch, head, query, key]
+        enc, weights = run_model(lm, [texts[i] for i in chunk], on_host=False)  # [layer, batch, head, query, key]
         T = weights.shape[-1]
         N = max(len(sentences[i]) for i in chunk) + 2
         # token -> word unit w + 1; units 0 ([CLS]) and n + 1 ([SEP]) stay empty: _predict never reads them
@@ -198,28 +202,59 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
                     label_rows[b, w, [offset + r for r in rows]] = 1.0
         count = merge.sum(1, keepdim=True)  # pieces per word
         mean = merge / torch.where(count > 0, count, torch.ones_like(count))
-        # keys: sum over pieces; queries: mean over pieces (Clark et al.) -> [layer, batch, head, word, word];
-        # an argmax per query row does not depend on that row's scale, so the mean matters only for reading the maps
-        words = torch.einsum("btq,lbhtk,bkv->lbhqv", mean.float(), weights, merge.float())
         valid = torch.zeros(len(chunk), N - 2, dtype=torch.bool)
         for b, i in enumerate(chunk):
             valid[b, : len(sentences[i])] = True
         unowned = torch.from_numpy(~owned) & valid
-        valid, unowned = valid[None, :, None], unowned[None, :, None]  # [1, batch, 1, word]
-        batch_hits = []
-        for direction in DIRECTIONS:
-            pred = _predict(words, direction, valid, unowned)  # [layer, batch, head, word]
-            pred = np.take_along_axis(pred, source[None, :, None, :], axis=-1)
-            ok = (pred == gold[None, :, None, :]) & np.take_along_axis(owned, source, axis=-1)[None, :, None, :]
-            batch_hits.append(np.einsum("lbhw,bwr->lhr", ok.astype(np.float64), label_rows))
-        hits = np.stack(batch_hits) if hits is None else hits + np.stack(batch_hits)
+        owned_source = np.take_along_axis(owned, source, axis=-1)  # does the word that predicts own a token?
+        on_device = [to_device(x if torch.is_tensor(x) else torch.from_numpy(x), device) for x in
+                     (mean.float(), merge.float(), valid, unowned, source, gold, owned_source, label_rows)]
+        batch_hits = _batch_hits(weights, *on_device, dtype=reduce_dtype(device))
+        batch_hits = batch_hits.to(exact_dtype(device))
+        hits = batch_hits if hits is None else hits + batch_hits
         totals += label_rows.sum((0, 1))
-        del weights, words
+        del weights
+    hits = hits.cpu().double().numpy()
     frame = _heads_frame(hits, totals, labels, n_halves)
     frame.attrs["scorable"] = scorable
     frame.attrs["words"] = sum(len(s) for s in sentences)
     frame.attrs["scored"] = sum(sum(m) for m in scorable)
     return frame
+
+
+def _batch_hits(weights: Any, mean: Any, merge: Any, valid: Any, unowned: Any, source: Any, gold: Any,
+                owned_source: Any, label_rows: Any, dtype: Any) -> Any:
+    """One batch's hits per head and label, on the device of ``weights``.
+
+    Args:
+        weights: float32 ``[layer, batch, head, query, key]`` token maps.
+        mean / merge: float32 ``[batch, token, word]``: a token's share of its word's query rows (1 / pieces)
+            and its word (1); words are numbered 1..n, 0 and n + 1 left empty for [CLS] and [SEP].
+        valid / unowned: bool ``[batch, word]``: real words / words without a token of their own.
+        source: int ``[batch, word]``: the word whose prediction scores each word (:func:`poss_source`).
+        gold: int ``[batch, word]``: the gold head (1-based, 0 = root; -1 on padding).
+        owned_source: bool ``[batch, word]``: ``source`` owns a token (else a miss).
+        label_rows: ``[batch, word, half * label]``: 1 where the word counts under the label.
+        dtype: the dtype of the sums (exact for counts up to 2**24 in float32).
+
+    Returns:
+        ``[direction, layer, head, half * label]`` hit counts in ``dtype``.
+    """
+    import torch
+
+    # keys: sum over pieces; queries: mean over pieces (Clark et al.) -> [layer, batch, head, word, word];
+    # an argmax per query row does not depend on that row's scale, so the mean matters only for reading the maps
+    words = torch.einsum("btq,lbhtk,bkv->lbhqv", mean, weights, merge)
+    valid, unowned = valid[None, :, None], unowned[None, :, None]  # [1, batch, 1, word]
+    scored = owned_source[None, :, None, :]
+    rows = label_rows.to(dtype)
+    out = []
+    for direction in DIRECTIONS:
+        pred = _predict(words, direction, valid, unowned)  # [layer, batch, head, word]
+        pred = torch.take_along_dim(pred, source[None, :, None, :], dim=-1)
+        ok = (pred == gold[None, :, None, :]) & scored
+        out.append(torch.einsum("lbhw,bwr->lhr", ok.to(dtype), rows))
+    return torch.stack(out)
 
 
 def _scorable(sent: Sentence, owner: Sequence[int | None]) -> tuple[bool, ...]:
