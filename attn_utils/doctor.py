@@ -80,7 +80,7 @@ def _device_row() -> tuple[str, str]:
         return str(device), f"GPU: {name}."
     if device.type == "mps":
         return "mps", "Apple GPU (MPS)."
-    return "cpu", "No GPU found: the CPU runs the models."
+    return "cpu", "No GPU here: device='auto' means the CPU."
 
 
 def _hub_sentence(online: bool, reason: str) -> str:
