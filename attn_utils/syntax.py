@@ -166,60 +166,78 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     for s in sentences:
         rows_per_word.append([[labels.setdefault(lab, len(labels)) for lab in _labels(r)] for r in s.relations])
     n_halves = 2 if split else 1
+    width = n_halves * len(labels)
+    arrays = [_sentence_arrays(s, o, m, rows, halves[i] * len(labels) if split else 0)
+              for i, (s, o, m, rows) in enumerate(zip(sentences, owners, scorable, rows_per_word))]
     device = model_device(lm.model)
+    dtype = reduce_dtype(device)
     hits = None  # [direction, layer, head, half * label], on the device until the end
-    totals = np.zeros(n_halves * len(labels))
+    totals = np.zeros(width)
     # Nothing in this loop waits for the device (see head_stats): while it scores one batch, the next is
-    # tokenized and its word maps are built here.
+    # tokenized and its word maps are built here, with a few numpy operations per sentence.
     for start in _batches(len(sentences), batch_size, progress, "syntax_heads"):
         chunk = [int(i) for i in order[start : start + batch_size]]
         enc, weights = run_model(lm, [texts[i] for i in chunk], on_host=False)  # [layer, batch, head, query, key]
-        T = weights.shape[-1]
+        B, T = len(chunk), weights.shape[-1]
         N = max(len(sentences[i]) for i in chunk) + 2
+        real = enc["attention_mask"].sum(-1).tolist()
+        for b, i in enumerate(chunk):
+            if real[b] != len(spans[i]):
+                raise AttentionError(f"sentence {i}: {real[b]} tokens in the batch but {len(spans[i])} with offsets")
         # token -> word unit w + 1; units 0 ([CLS]) and n + 1 ([SEP]) stay empty: _predict never reads them
-        merge = torch.zeros(len(chunk), T, N, dtype=torch.float64)
-        gold = np.zeros((len(chunk), N - 2), dtype=np.int64)
-        source = np.zeros((len(chunk), N - 2), dtype=np.int64)
-        label_rows = np.zeros((len(chunk), N - 2, n_halves * len(labels)))
-        owned = np.zeros((len(chunk), N - 2), dtype=bool)
+        merge = np.zeros((B, T, N))
+        owned = np.zeros((B, N - 2), dtype=bool)
+        gold = np.full((B, N - 2), -1, dtype=np.int64)
+        source = np.zeros((B, N - 2), dtype=np.int64)
         for b, i in enumerate(chunk):
-            sent, tspans = sentences[i], spans[i]
-            n = len(sent)
-            real = int(enc["attention_mask"][b].sum())
-            if real != len(tspans):
-                raise AttentionError(f"sentence {i}: {real} tokens in the batch but {len(tspans)} with offsets")
-            owner = owners[i]
-            for t, w in enumerate(owner):
-                if w is not None and w >= 0:
-                    merge[b, t, w + 1] = 1.0
-                    owned[b, w] = True
-            gold[b, :n] = sent.heads
-            gold[b, n:] = -1
-            source[b, :n] = poss_source(sent)
-            offset = halves[i] * len(labels) if split else 0
-            for w, rows in enumerate(rows_per_word[i]):
-                if scorable[i][w]:
-                    label_rows[b, w, [offset + r for r in rows]] = 1.0
-        count = merge.sum(1, keepdim=True)  # pieces per word
-        mean = merge / torch.where(count > 0, count, torch.ones_like(count))
-        valid = torch.zeros(len(chunk), N - 2, dtype=torch.bool)
-        for b, i in enumerate(chunk):
-            valid[b, : len(sentences[i])] = True
-        unowned = torch.from_numpy(~owned) & valid
+            a = arrays[i]
+            merge[b, a["tokens"], a["units"]] = 1.0
+            owned[b, a["units"] - 1] = True
+            gold[b, : len(a["gold"])] = a["gold"]
+            source[b, : len(a["source"])] = a["source"]
+        labelled = np.concatenate([np.stack([np.full(len(arrays[i]["label_words"]), b), arrays[i]["label_words"],
+                                             arrays[i]["label_rows"]]) for b, i in enumerate(chunk)], axis=1)
+        count = merge.sum(1, keepdims=True)  # pieces per word
+        mean = merge / np.where(count > 0, count, 1.0)
+        lengths = np.array([len(sentences[i]) for i in chunk])
+        valid = np.arange(N - 2)[None, :] < lengths[:, None]
+        unowned = ~owned & valid
         owned_source = np.take_along_axis(owned, source, axis=-1)  # does the word that predicts own a token?
-        on_device = [to_device(x if torch.is_tensor(x) else torch.from_numpy(x), device) for x in
-                     (mean.float(), merge.float(), valid, unowned, source, gold, owned_source, label_rows)]
-        batch_hits = _batch_hits(weights, *on_device, dtype=reduce_dtype(device))
+        mean, merge, valid, unowned, source, gold, owned_source, labelled = (
+            to_device(torch.from_numpy(x), device) for x in
+            (mean.astype(np.float32), merge.astype(np.float32), valid, unowned, source, gold, owned_source, labelled))
+        label_rows = torch.zeros(B, N - 2, width, dtype=dtype, device=device)
+        label_rows[labelled[0], labelled[1], labelled[2]] = 1.0  # [batch, word, half * label]
+        batch_hits = _batch_hits(weights, mean, merge, valid, unowned, source, gold, owned_source, label_rows,
+                                 dtype=dtype)
         batch_hits = batch_hits.to(exact_dtype(device))
         hits = batch_hits if hits is None else hits + batch_hits
-        totals += label_rows.sum((0, 1))
         del weights
+    for a in arrays:
+        totals += np.bincount(a["label_rows"], minlength=width)
     hits = hits.cpu().double().numpy()
     frame = _heads_frame(hits, totals, labels, n_halves)
     frame.attrs["scorable"] = scorable
     frame.attrs["words"] = sum(len(s) for s in sentences)
     frame.attrs["scored"] = sum(sum(m) for m in scorable)
     return frame
+
+
+def _sentence_arrays(sent: Sentence, owner: Sequence[int | None], scorable: Sequence[bool],
+                     rows: Sequence[Sequence[int]], offset: int) -> dict[str, np.ndarray]:
+    """One sentence's index arrays for the batch tensors of :func:`syntax_heads`.
+
+    Returns:
+        ``tokens`` / ``units``: each token that owns a word, and that word's unit (word + 1);
+        ``gold`` / ``source``: per word its gold head and the word whose prediction scores it;
+        ``label_words`` / ``label_rows``: (word, label row + ``offset``) for every scorable word and label.
+    """
+    tokens = [t for t, w in enumerate(owner) if w is not None and w >= 0]
+    label_words = [w for w, r in enumerate(rows) if scorable[w] for _ in r]
+    label_rows = [offset + x for w, r in enumerate(rows) if scorable[w] for x in r]
+    return {"tokens": np.array(tokens, dtype=np.int64), "units": np.array([owner[t] + 1 for t in tokens], dtype=np.int64),
+            "gold": np.array(sent.heads, dtype=np.int64), "source": np.array(poss_source(sent), dtype=np.int64),
+            "label_words": np.array(label_words, dtype=np.int64), "label_rows": np.array(label_rows, dtype=np.int64)}
 
 
 def _batch_hits(weights: Any, mean: Any, merge: Any, valid: Any, unowned: Any, source: Any, gold: Any,
