@@ -384,12 +384,12 @@ def exact_dtype(device: Any) -> Any:
 
 
 def to_device(tensor: Any, device: Any) -> Any:
-    """``tensor`` on ``device``, without waiting for the device (``non_blocking``).
+    """``tensor`` on ``device``, asked not to wait for the device (``non_blocking``).
 
-    From the host's ordinary (pageable) memory the copy is staged before the call returns, so the
-    host tensor may be dropped at once; the device's queue keeps the order. A plain ``.to(device)``
-    would wait for everything queued on the device first, and the next batch could not be prepared
-    while the current one runs.
+    From ordinary (pageable) host memory the driver stages the bytes before the call returns, so the
+    host tensor may be dropped at once (CUDA's "API synchronization behavior": it may still wait for
+    the device's queue while staging). Callers tokenize a batch before moving it, and move it after
+    the previous batch's work is queued, so the next batch is prepared while the device runs this one.
     """
     return tensor.to(device, non_blocking=True)
 
