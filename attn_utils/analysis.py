@@ -285,8 +285,9 @@ def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bo
     device = model_device(lm.model)
     dtype, total_dtype = reduce_dtype(device), exact_dtype(device)
     totals: dict[str, Any] = {}
-    # Nothing in this loop waits for the device: the batch's masks go over without blocking, the reduction
-    # stays there, and the loop goes on to tokenize the next batch while the device runs this one.
+    # Nothing here waits for the device (only transformers' own check of the attention mask, early in each
+    # forward pass, does): the masks go over without blocking, the reduction stays there, and the loop goes
+    # on to tokenize the next batch while the device runs this one.
     for start in _batches(len(texts), batch_size, progress, "head_stats"):
         enc = encode(lm, [texts[i] for i in order[start : start + batch_size]])
         ids = enc["input_ids"]

@@ -173,8 +173,9 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     dtype = reduce_dtype(device)
     hits = None  # [direction, layer, head, half * label], on the device until the end
     totals = np.zeros(width)
-    # Nothing in this loop waits for the device (see head_stats): while it scores one batch, the next is
-    # tokenized and its word maps are built here, with a few numpy operations per sentence.
+    # Nothing here waits for the device but transformers' mask check in the forward pass (see head_stats):
+    # while the device scores one batch, the next is tokenized and its word maps are built here, with a few
+    # numpy operations per sentence.
     for start in _batches(len(sentences), batch_size, progress, "syntax_heads"):
         chunk = [int(i) for i in order[start : start + batch_size]]
         enc, weights = run_model(lm, [texts[i] for i in chunk], on_host=False)  # [layer, batch, head, query, key]
