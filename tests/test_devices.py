@@ -37,7 +37,8 @@ CALLS = {
     "rollout": (lambda lm, d: au.rollout(au.extract(lm, TEXT), all_layers=True), "values"),
     "head_metrics": (lambda lm, d: au.head_metrics(au.extract(lm, TEXT)), "values"),
     "head_stats": (lambda lm, d: au.head_stats(lm, d["corpus"], batch_size=8, progress=False), "values"),
-    "positional_heads": (lambda lm, d: au.positional_heads(au.head_stats(lm, d["corpus"], progress=False), 0.3),
+    # 0.4: the nearest prev/next share of the 40 sentences is 0.336 (0.064 away): no head crosses it in bfloat16
+    "positional_heads": (lambda lm, d: au.positional_heads(au.head_stats(lm, d["corpus"], progress=False), 0.4),
                          "values"),
     "norm_attention": (lambda lm, d: au.norm_attention(lm, TEXT), "values"),
     "norm_attention (per layer)": (lambda lm, d: au.norm_attention(lm, TEXT, per_head=False), "values"),
@@ -195,6 +196,11 @@ def minilm64(minilm):
 @pytest.fixture(scope="module")
 def minilm16(minilm):
     return _as(minilm, dtype=torch.bfloat16)
+
+
+def test_the_references_have_something_to_compare(references):
+    assert len(references["positional_heads"]) >= 2  # heads on both sides of no threshold would test nothing
+    assert references["syntax_heads"]["accuracy"].max() > 0.5 and references["probe_heads"].to_numpy().max() > 0.5
 
 
 @pytest.mark.parametrize("name", list(CALLS))
