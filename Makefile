@@ -93,10 +93,11 @@ build/env-%/.installed: constraints/%.txt pyproject.toml tools/constraints.py
 	build/env-$*/bin/python -m pip list --format=freeze > build/env-$*/installed.txt
 	@touch $@
 
-## make bench: ratios measured side by side (see benchmarks/run.py); writes build/bench.json
+## make bench: ratios measured side by side (see benchmarks/run.py); writes build/bench.json.
+## BENCH_ARGS="--device cuda --only device" times head_stats and syntax_heads on a GPU; "--quick": a smoke run
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
-	MPLBACKEND=Agg $(BIN)/python benchmarks/run.py
+	MPLBACKEND=Agg $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

@@ -23,9 +23,14 @@ from .extract import (
     _check_batch_size,
     _check_texts,
     _max_tokens,
+    attentions,
+    encode,
+    exact_dtype,
     extract,
+    model_device,
     model_inputs,
-    run_model,
+    reduce_dtype,
+    to_device,
 )
 from .scratch import encoder_layers, project_heads
 
@@ -167,30 +172,33 @@ def head_metrics(att: Attention, cls_token: str = "[CLS]", sep_token: str = "[SE
 
 
 def _metrics_frame(totals: dict[str, Any], texts: int) -> pd.DataFrame:
-    """Summed ``[layer, head]`` metrics divided by the number of texts, as a (layer, head) table."""
+    """Summed ``[layer, head]`` metrics (on any device) divided by the number of texts, as a (layer, head) table."""
     L, H = totals["entropy"].shape
     index = pd.MultiIndex.from_product([range(L), range(H)], names=["layer", "head"])
-    frame = pd.DataFrame({k: (v / texts).numpy().ravel() for k, v in totals.items()}, index=index)
+    frame = pd.DataFrame({k: (v.cpu().double() / texts).numpy().ravel() for k, v in totals.items()}, index=index)
     frame.attrs["texts"] = texts
     return frame[list(METRICS)]
 
 
-def _batch_metrics(weights: Any, mask: Any, type_masks: dict[str, Any]) -> dict[str, Any]:
-    """Per-text Clark statistics for a padded batch, summed over the texts.
+def _batch_metrics(weights: Any, mask: Any, type_masks: dict[str, Any], dtype: Any = None) -> dict[str, Any]:
+    """Per-text Clark statistics for a padded batch, summed over the texts, on the batch's device.
 
     Args:
         weights: torch tensor ``[layer, batch, head, query, key]``, zero on padded keys.
-        mask: bool ``[batch, seq]``, True for real tokens (right padding).
-        type_masks: name -> bool ``[batch, seq]`` for the key types.
+        mask: bool ``[batch, seq]``, True for real tokens (right padding), on the device of ``weights``.
+        type_masks: name -> bool ``[batch, seq]`` for the key types, on that device too.
+        dtype: the dtype of the arithmetic (default float64; :func:`head_stats` passes
+            :func:`~attn_utils.extract.reduce_dtype` of the device).
 
     Returns:
-        name -> tensor ``[layer, head]``: the sum over texts of each text's
-        statistic; every one is a sum over the text's n real rows divided by n.
+        name -> tensor ``[layer, head]`` in ``dtype`` on the device of ``weights``: the sum over texts of
+        each text's statistic; every one is a sum over the text's n real rows divided by n.
     """
     import torch
 
-    w = weights.double()
-    m = mask.double()  # [B, T]
+    dtype = torch.float64 if dtype is None else dtype
+    w = weights.to(dtype)
+    m = mask.to(dtype)  # [B, T]
     n = m.sum(-1)  # [B]: real tokens per text
     row = m[None, :, None, :]  # [1, B, 1, T] over query rows
 
@@ -202,13 +210,41 @@ def _batch_metrics(weights: Any, mask: Any, type_masks: dict[str, Any]) -> dict[
     smoothed = ((1.0 - CLARK_SMOOTHING) * w + CLARK_SMOOTHING / n[None, :, None, None, None]) * keys
     out = {"entropy": per_text_mean(torch.special.entr(smoothed).sum(-1), row)}
     for name, kind in type_masks.items():
-        out[name] = per_text_mean((w * kind.double()[None, :, None, None, :]).sum(-1), row)
+        out[name] = per_text_mean((w * kind.to(dtype)[None, :, None, None, :]).sum(-1), row)
     pair = (m[:, 1:] * m[:, :-1])[None, :, None, :]  # rows i >= 1 (prev) / i <= n-2 (next) of real tokens
     prev = torch.diagonal(w, offset=-1, dim1=-2, dim2=-1)  # [L, B, H, T-1]: w[i, i-1]
     nxt = torch.diagonal(w, offset=1, dim1=-2, dim2=-1)  # w[i, i+1]
     out["prev"] = per_text_mean(prev, pair)  # Clark's "left": divided by n, not by the n-1 rows that have one
     out["next"] = per_text_mean(nxt, pair)  # Clark's "right"
     return out
+
+
+class _PunctuationIds:
+    """Token id -> (Clark's "." / ",", any punctuation), looked up as tensors; filled lazily per new id."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        import torch
+
+        self.tokenizer = tokenizer
+        self.flags = torch.zeros(0, 2, dtype=torch.bool)  # [id, (clark, any)]
+        self.known = torch.zeros(0, dtype=torch.bool)
+
+    def __call__(self, ids: Any) -> tuple[Any, Any]:
+        """bool ``[batch, seq]`` twice (Clark's punctuation, any punctuation) for host ids ``[batch, seq]``."""
+        import torch
+
+        size = int(ids.max()) + 1 if ids.numel() else 0
+        if size > len(self.known):
+            grow = size - len(self.known)
+            self.flags = torch.cat([self.flags, torch.zeros(grow, 2, dtype=torch.bool)])
+            self.known = torch.cat([self.known, torch.zeros(grow, dtype=torch.bool)])
+        new = ids.unique()
+        new = new[~self.known[new]].tolist()
+        for i, token in zip(new, self.tokenizer.convert_ids_to_tokens(new)):
+            self.flags[i] = torch.tensor([token in CLARK_PUNCT, is_punctuation(token)])
+        self.known[new] = True
+        looked_up = self.flags[ids]  # [batch, seq, 2]
+        return looked_up[..., 0], looked_up[..., 1]
 
 
 def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None) -> pd.DataFrame:
@@ -221,10 +257,13 @@ def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bo
 
     Texts are sorted by length so batches carry little padding; each batch's
     attention is reduced to ``[layer, head]`` sums and dropped, so memory does
-    not grow with the number of texts.
+    not grow with the number of texts. The reduction runs where the model is
+    (float64 on the CPU, float32 on a GPU; totals in float64) and only the
+    ``[layer, head]`` totals come back to the host, at the end; the next batch is
+    tokenized while the device works on the current one.
 
     Args:
-        lm: a loaded model.
+        lm: a loaded model (on any device).
         texts: the documents.
         batch_size: texts per forward pass.
         progress: a progress bar; None shows a text bar only in a terminal (see
@@ -242,26 +281,28 @@ def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bo
         ids = tok(texts[start : start + 512], truncation=True)["input_ids"]
         lengths[start : start + len(ids)] = [len(x) for x in ids]
     order = np.argsort(lengths, kind="stable")
-    punct_ids: dict[int, tuple[bool, bool]] = {}  # id -> (Clark's "." / ",", any punctuation)
+    punctuation = _PunctuationIds(tok)
+    device = model_device(lm.model)
+    dtype, total_dtype = reduce_dtype(device), exact_dtype(device)
     totals: dict[str, Any] = {}
-    import torch
-
+    # Nothing here waits for the device (only transformers' own check of the attention mask, early in each
+    # forward pass, does): the masks go over without blocking, the reduction stays there, and the loop goes
+    # on to tokenize the next batch while the device runs this one.
     for start in _batches(len(texts), batch_size, progress, "head_stats"):
-        chunk = [texts[i] for i in order[start : start + batch_size]]
-        enc, weights = run_model(lm, chunk)
+        enc = encode(lm, [texts[i] for i in order[start : start + batch_size]])
         ids = enc["input_ids"]
-        for i in set(ids.flatten().tolist()) - punct_ids.keys():
-            token = tok.convert_ids_to_tokens(i)
-            punct_ids[i] = (token in CLARK_PUNCT, is_punctuation(token))
         mask = enc["attention_mask"].bool()
+        punct, punct_all = punctuation(ids)
         types = {
             "cls": (ids == tok.cls_token_id) & mask,
             "sep": (ids == tok.sep_token_id) & mask,
-            "punct": torch.tensor([[punct_ids[i][0] for i in row] for row in ids.tolist()]) & mask,
-            "punct_all": torch.tensor([[punct_ids[i][1] for i in row] for row in ids.tolist()]) & mask,
+            "punct": punct & mask,
+            "punct_all": punct_all & mask,
         }
-        for name, value in _batch_metrics(weights, mask, types).items():
-            totals[name] = totals.get(name, 0) + value
+        types = {name: to_device(value, device) for name, value in types.items()}
+        weights = attentions(lm, enc)  # [layer, batch, head, query, key] on the device
+        for name, value in _batch_metrics(weights, to_device(mask, device), types, dtype).items():
+            totals[name] = totals.get(name, 0) + value.to(total_dtype)
         del weights
     return _metrics_frame(totals, texts=len(texts))
 
@@ -324,19 +365,19 @@ def norm_attention(lm: Any, text: str, per_head: bool = True) -> np.ndarray:
         result = []
         for l, layer in enumerate(layers):
             f = _value_vectors(layer, out.hidden_states[l][0], heads)  # [head, key, hidden]
-            alpha = out.attentions[l][0].double()  # [head, query, key]
+            alpha = out.attentions[l][0].to(f.dtype)  # [head, query, key]
             if per_head:
                 result.append(alpha * f.norm(dim=-1)[:, None, :])  # ||a f|| = a ||f|| since a >= 0
             else:
                 result.append(torch.einsum("hqk,hkd->qkd", alpha, f).norm(dim=-1))
-    return torch.stack(result).float().numpy()
+    return torch.stack(result).float().cpu().numpy()
 
 
 def _value_vectors(layer: Any, x: Any, heads: int) -> Any:
-    """f^h(x_j) for every head and token: ``[head, token, hidden]`` (float64)."""
+    """f^h(x_j) for every head and token: ``[head, token, hidden]`` (float64; float32 on MPS), on ``x``'s device."""
     v = project_heads(layer.attention.self.value, x, heads)  # [head, T, d]
     hidden, d = x.shape[-1], v.shape[-1]
-    w_o = layer.attention.output.dense.weight.detach().double().view(hidden, heads, d).permute(1, 2, 0)  # [head, d, hidden]
+    w_o = layer.attention.output.dense.weight.detach().to(v.dtype).view(hidden, heads, d).permute(1, 2, 0)  # [head, d, hidden]
     return v @ w_o
 
 

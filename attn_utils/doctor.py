@@ -67,6 +67,22 @@ def default_attention_behaviour() -> dict:
     return info
 
 
+def _device_row() -> tuple[str, str]:
+    """(status, detail) for the device that ``load_model(..., device="auto")`` picks here."""
+    import torch
+
+    from .models import resolve_device
+
+    device = resolve_device("auto")
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        name = name if len(name) <= 32 else name[:31] + "…"
+        return str(device), f"GPU: {name}."
+    if device.type == "mps":
+        return "mps", "Apple GPU (MPS)."
+    return "cpu", "No GPU here: device='auto' means the CPU."
+
+
 def _hub_sentence(online: bool, reason: str) -> str:
     """One short sentence for the Hub row (the full reason is in au.hub_reachable())."""
     if online:
@@ -99,6 +115,8 @@ def doctor(probe_hub: bool = True) -> pd.DataFrame:
         rows.append(("torch", torch.__version__, f"device: {device}"))
     except ImportError:
         rows.append(("torch", "not installed", "pip install torch"))
+    else:
+        rows.append(("device (load_model(device='auto'))", *_device_row()))
     rows.append(("transformers", _version("transformers"), ""))
     rows.append(("attention (au.load_model)", "eager", "Weights are always returned."))
     default = default_attention_behaviour()

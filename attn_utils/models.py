@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import e5, japanese
-from .errors import AttentionTypeError, ModelNotAvailableError, user_stacklevel
+from .errors import AttentionError, AttentionTypeError, ModelNotAvailableError, user_stacklevel
 from .offline import (
     BUNDLED_NAMES,
     E5_NAMES,
@@ -50,6 +50,7 @@ __all__ = [
     "FallbackWarning",
     "ModelNotAvailableError",
     "OFFLINE_FALLBACKS",
+    "resolve_device",
 ]
 
 HUB_PROBE_SECONDS = 2.5
@@ -79,6 +80,7 @@ class LoadedModel:
         loaded: what was actually loaded (a Hub name or a directory).
         note: the one-line announcement when ``source`` is not what was
             asked for, else ``""``.
+        device: (a property) the ``torch.device`` the model's weights are on.
     """
 
     model: Any
@@ -91,8 +93,21 @@ class LoadedModel:
     extra: dict = field(default_factory=dict)
 
     @property
+    def device(self) -> Any:
+        """The ``torch.device`` of the model's weights (``cpu`` unless moved, e.g. with ``load_model(..., device=)``)."""
+        from .extract import model_device
+
+        return model_device(self.model)
+
+    @property
     def caption(self) -> str:
-        """A short label for figure titles that says which model produced them."""
+        """A short label for figure titles that says which model produced them, and on which device when not the CPU."""
+        device = self.device
+        base = self._model_caption()
+        return base if device.type == "cpu" else f"{base}, on {device}"
+
+    def _model_caption(self) -> str:
+        """The caption without the device."""
         if self.extra.get("caption"):
             return self.extra["caption"]
         if self.source == "bundled" and self.name not in BUNDLED_NAMES:
@@ -115,10 +130,11 @@ class LoadedModel:
 
     def __repr__(self) -> str:
         cfg = self.model.config
+        device = self.device
         return (
             f"LoadedModel(name={self.name!r}, source={self.source!r}, "
             f"layers={cfg.num_hidden_layers}, heads={cfg.num_attention_heads}, "
-            f"hidden={cfg.hidden_size})"
+            f"hidden={cfg.hidden_size}" + ("" if device.type == "cpu" else f", device='{device}'") + ")"
         )
 
 
@@ -237,8 +253,79 @@ def _untrained(name: str, source: str | Path | None = None) -> LoadedModel:
                        note=note, meaningful=False)
 
 
+def resolve_device(device: Any) -> Any:
+    """The ``torch.device`` that ``device`` names, checked against what this machine has.
+
+    Args:
+        device: ``None`` or ``"cpu"`` (the CPU); ``"auto"`` (CUDA if there is a GPU,
+            else Apple's MPS, else the CPU); any torch device string (``"cuda"``,
+            ``"cuda:1"``, ``"mps"``) or a ``torch.device``.
+
+    Returns:
+        a ``torch.device``.
+
+    Raises:
+        AttentionError (a ``ValueError``): not a device name, or a device this machine
+            does not have; the message names the valid choices here.
+        AttentionTypeError (a ``TypeError``): neither a string nor a ``torch.device``.
+    """
+    import torch
+
+    available = _available_devices()
+    here = ", ".join(repr(d) for d in ["auto", *available])
+    if device is None:
+        return torch.device("cpu")
+    if isinstance(device, str) and device.strip().lower() == "auto":
+        return torch.device(available[1] if len(available) > 1 else "cpu")
+    if not isinstance(device, (str, torch.device)):
+        raise AttentionTypeError(f"device must be a string such as 'auto' or 'cuda', or a torch.device; got "
+                                 f"{type(device).__name__}: {device!r}. Valid here: {here}.")
+    try:
+        resolved = torch.device(device.strip().lower() if isinstance(device, str) else device)
+    except (RuntimeError, ValueError):
+        raise AttentionError(f"{device!r} is not a device name. Valid here: {here}. Names torch knows: 'cpu', "
+                             "'cuda' (or 'cuda:0', 'cuda:1', ... for one of several GPUs), 'mps' (Apple).") from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise AttentionError(f"device {device!r}: this machine has no CUDA GPU that torch can use "
+                                 f"(torch {torch.__version__}). Valid here: {here}. In Colab: Runtime > "
+                                 "Change runtime type > GPU.")
+        if resolved.index is not None and resolved.index >= count:
+            raise AttentionError(f"device {device!r}: this machine has {count} CUDA GPU(s), numbered "
+                                 f"0..{count - 1}. Valid here: {here}.")
+    elif resolved.type == "mps" and not _mps_available():
+        raise AttentionError(f"device {device!r}: Apple's MPS is not available here. Valid here: {here}.")
+    elif resolved.type not in ("cpu", "cuda", "mps"):
+        # torch knows more device types (xpu, ...); accept them when torch says they are there
+        module = getattr(torch, resolved.type, None)
+        if module is None or not getattr(module, "is_available", lambda: False)():
+            raise AttentionError(f"device {device!r} is not available here. Valid here: {here}.")
+    return resolved
+
+
+def _mps_available() -> bool:
+    import torch
+
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def _available_devices() -> list[str]:
+    """Device names usable here, the CPU first, then in the order "auto" prefers (CUDA, MPS)."""
+    import torch
+
+    names = ["cpu"]
+    if torch.cuda.is_available() and torch.cuda.device_count():
+        names.append("cuda")
+        names += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if _mps_available():
+        names.append("mps")
+    return names
+
+
 def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None,
-               untrained: bool = False) -> LoadedModel:
+               untrained: bool = False, device: Any = None) -> LoadedModel:
     """Load a model for attention analysis, falling back loudly when offline.
 
     Args:
@@ -251,6 +338,11 @@ def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None,
         untrained: give RANDOM weights (seeded) in the shape of ``name``, with
             its tokenizer, as a control for "what does training create?".
             Its ``caption`` says RANDOM. Never happens unless asked for.
+        device: where the model runs: ``None`` (the CPU, as always), ``"auto"``
+            (a CUDA GPU if there is one, else Apple's MPS, else the CPU), or any
+            torch device (``"cuda"``, ``"cuda:1"``, ``"mps"``, ``torch.device(...)``).
+            Every function of the package gives the CPU's numbers (within 1e-5)
+            on any device; ``lm.device`` tells where it is.
 
     Returns:
         A :class:`LoadedModel`; check ``lm.source`` to see what was loaded.
@@ -259,7 +351,18 @@ def load_model(name: str = "bert-base-uncased", *, offline: bool | None = None,
         ModelNotAvailableError (an ``OSError``): the model cannot be had here;
             the message says what was tried and which names work offline.
         AttentionTypeError (a ``TypeError``): ``name`` is not a string or path.
+        AttentionError (a ``ValueError``): ``device`` is not a device this machine has
+            (the message lists the valid ones).
     """
+    target = None if device is None else resolve_device(device)  # checked before any weights are read
+    lm = _load_model(name, offline=offline, untrained=untrained)
+    if target is not None and target != lm.device:
+        lm.model.to(target)
+    return lm
+
+
+def _load_model(name: str, *, offline: bool | None, untrained: bool) -> LoadedModel:
+    """:func:`load_model` without the device: the model on the CPU."""
     if not isinstance(name, (str, os.PathLike)) or not str(name).strip():
         error = ModelNotAvailableError if isinstance(name, (str, os.PathLike)) else AttentionTypeError
         raise error(
@@ -348,6 +451,7 @@ def untrained_twin(lm: LoadedModel, seed: int = UNTRAINED_SEED) -> LoadedModel:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = AutoModel.from_config(lm.model.config, attn_implementation="eager")
-    name = lm.caption if lm.source != "untrained" else lm.name
+    model.to(lm.device)  # drawn on the CPU (the same weights on every machine), then where lm runs
+    name = lm._model_caption() if lm.source != "untrained" else lm.name
     return LoadedModel(model.eval(), lm.tokenizer, name=name, source="untrained", loaded="config",
                        note=f"{name} with RANDOM weights (seed {seed}): untrained_twin", meaningful=False)

@@ -59,18 +59,21 @@ def encoder_layers(model: Any) -> list[Any]:
 
 
 def project_heads(linear: Any, x: Any, heads: int) -> Any:
-    """``x W^T + b`` of a linear layer, split into heads, in float64.
+    """``x W^T + b`` of a linear layer, split into heads, in float64 (float32 on Apple's MPS, which has no float64).
 
     Args:
         linear: ``torch.nn.Linear`` (hidden -> hidden), e.g. ``attention.self.query``.
-        x: ``[token, hidden]``.
+        x: ``[token, hidden]``, on the layer's device.
 
     Returns:
-        ``[head, token, d_head]``.
+        ``[head, token, d_head]``, on ``x``'s device.
     """
-    x = x.double()
+    from .extract import exact_dtype
+
+    dtype = exact_dtype(x.device)
+    x = x.to(dtype)
     T, hidden = x.shape
-    y = x @ linear.weight.detach().double().T + linear.bias.detach().double()  # (T, hidden)
+    y = x @ linear.weight.detach().to(dtype).T + linear.bias.detach().to(dtype)  # (T, hidden)
     return y.view(T, heads, hidden // heads).transpose(0, 1)  # (heads, T, d)
 
 
@@ -110,4 +113,4 @@ def recompute_attention(lm: Any, text: str, scale: bool = True) -> tuple[np.ndar
             scores = scores / d**0.5
         recomputed.append(torch.softmax(scores, dim=-1))
     reported = torch.stack([a[0] for a in out.attentions])
-    return torch.stack(recomputed).float().numpy(), reported.float().numpy()
+    return torch.stack(recomputed).float().cpu().numpy(), reported.float().cpu().numpy()

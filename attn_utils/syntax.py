@@ -44,11 +44,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import AttentionError, user_stacklevel
-from .extract import _batches, _check_batch_size, run_model
+from .extract import _batches, _check_batch_size, exact_dtype, model_device, reduce_dtype, run_model, to_device
 from .stats import binomial_interval, mcnemar_exact, split_half
-from .treebank import Sentence, poss_source
+from .treebank import Sentence, check_sentences, poss_source, sentences_digest
 from .words import align_words, token_spans_batch
-from .treebank import check_sentences, sentences_digest
 
 __all__ = [
     "DIRECTIONS",
@@ -88,10 +87,11 @@ def head_predictions(word_attention: Any, direction: str = "dep->head") -> np.nd
         raise AttentionError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     w = word_attention if torch.is_tensor(word_attention) else torch.from_numpy(np.asarray(word_attention))
     n = w.shape[-1] - 2
-    return _predict(w.double(), direction, torch.ones(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool))
+    valid = torch.ones(n, dtype=torch.bool, device=w.device)
+    return _predict(w.to(exact_dtype(w.device)), direction, valid, ~valid).cpu().numpy()
 
 
-def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> np.ndarray:
+def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> Any:
     """Argmax over candidate words.
 
     Args:
@@ -101,7 +101,7 @@ def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> np.ndarray
         unowned: bool, same shape: words without a token of their own (never predicted).
 
     Returns:
-        int array ``[..., N - 2]``: 1-based predictions.
+        int tensor ``[..., N - 2]`` on the device of ``words``: 1-based predictions.
     """
     import torch
 
@@ -111,8 +111,8 @@ def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> np.ndarray
     # one additive mask: -2 puts a word without tokens below every real weight (all in 0..1),
     # -inf removes padding, a shorter sentence's [SEP] and the word itself
     bias = torch.where(valid, torch.where(unowned, -2.0, 0.0), -math.inf).to(w.dtype)[..., None, :]
-    self_mask = torch.zeros(n, n, dtype=w.dtype).fill_diagonal_(-math.inf)
-    return ((w + bias + self_mask).argmax(-1) + 1).numpy()
+    self_mask = torch.zeros(n, n, dtype=w.dtype, device=w.device).fill_diagonal_(-math.inf)
+    return (w + bias + self_mask).argmax(-1) + 1
 
 
 def _labels(relation: str) -> list[str]:
@@ -171,62 +171,67 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     for s in sentences:
         rows_per_word.append([[labels.setdefault(lab, len(labels)) for lab in _labels(r)] for r in s.relations])
     n_halves = 2 if split else 1
-    hits = None  # [direction, layer, head, half * label]
+    width = n_halves * len(labels)
+    arrays = [_sentence_arrays(s, o, m, rows, halves[i] * len(labels) if split else 0)
+              for i, (s, o, m, rows) in enumerate(zip(sentences, owners, scorable, rows_per_word))]
+    device = model_device(lm.model)
+    dtype = reduce_dtype(device)
+    hits = None  # [direction, layer, head, half * label], on the device until the end
     starts = np.concatenate([[0], np.cumsum([len(s) for s in sentences])])
-    correct = None  # [direction, layer, head, word of the corpus]
-    totals = np.zeros(n_halves * len(labels))
+    correct = None  # [direction, layer, head, word of the corpus]: each word's hit, on the device until the end
+    totals = np.zeros(width)
+    # Nothing here waits for the device but transformers' mask check in the forward pass (see head_stats):
+    # while the device scores one batch, the next is tokenized and its word maps are built here, with a few
+    # numpy operations per sentence.
     for start in _batches(len(sentences), batch_size, progress, "syntax_heads"):
         chunk = [int(i) for i in order[start : start + batch_size]]
-        enc, weights = run_model(lm, [texts[i] for i in chunk])  # [layer, batch, head, query, key]
-        T = weights.shape[-1]
+        enc, weights = run_model(lm, [texts[i] for i in chunk], on_host=False)  # [layer, batch, head, query, key]
+        B, T = len(chunk), weights.shape[-1]
         N = max(len(sentences[i]) for i in chunk) + 2
+        real = enc["attention_mask"].sum(-1).tolist()
+        for b, i in enumerate(chunk):
+            if real[b] != len(spans[i]):
+                raise AttentionError(f"sentence {i}: {real[b]} tokens in the batch but {len(spans[i])} with offsets")
         # token -> word unit w + 1; units 0 ([CLS]) and n + 1 ([SEP]) stay empty: _predict never reads them
-        merge = torch.zeros(len(chunk), T, N, dtype=torch.float64)
-        gold = np.zeros((len(chunk), N - 2), dtype=np.int64)
-        source = np.zeros((len(chunk), N - 2), dtype=np.int64)
-        label_rows = np.zeros((len(chunk), N - 2, n_halves * len(labels)))
-        owned = np.zeros((len(chunk), N - 2), dtype=bool)
+        merge = np.zeros((B, T, N))
+        owned = np.zeros((B, N - 2), dtype=bool)
+        gold = np.full((B, N - 2), -1, dtype=np.int64)
+        source = np.zeros((B, N - 2), dtype=np.int64)
         for b, i in enumerate(chunk):
-            sent, tspans = sentences[i], spans[i]
-            n = len(sent)
-            real = int(enc["attention_mask"][b].sum())
-            if real != len(tspans):
-                raise AttentionError(f"sentence {i}: {real} tokens in the batch but {len(tspans)} with offsets")
-            owner = owners[i]
-            for t, w in enumerate(owner):
-                if w is not None and w >= 0:
-                    merge[b, t, w + 1] = 1.0
-                    owned[b, w] = True
-            gold[b, :n] = sent.heads
-            gold[b, n:] = -1
-            source[b, :n] = poss_source(sent)
-            offset = halves[i] * len(labels) if split else 0
-            for w, rows in enumerate(rows_per_word[i]):
-                if scorable[i][w]:
-                    label_rows[b, w, [offset + r for r in rows]] = 1.0
-        count = merge.sum(1, keepdim=True)  # pieces per word
-        mean = merge / torch.where(count > 0, count, torch.ones_like(count))
-        # keys: sum over pieces; queries: mean over pieces (Clark et al.) -> [layer, batch, head, word, word];
-        # an argmax per query row does not depend on that row's scale, so the mean matters only for reading the maps
-        words = torch.einsum("btq,lbhtk,bkv->lbhqv", mean.float(), weights, merge.float())
-        valid = torch.zeros(len(chunk), N - 2, dtype=torch.bool)
-        for b, i in enumerate(chunk):
-            valid[b, : len(sentences[i])] = True
-        unowned = torch.from_numpy(~owned) & valid
-        valid, unowned = valid[None, :, None], unowned[None, :, None]  # [1, batch, 1, word]
-        batch_hits = []
-        for direction in DIRECTIONS:
-            pred = _predict(words, direction, valid, unowned)  # [layer, batch, head, word]
-            pred = np.take_along_axis(pred, source[None, :, None, :], axis=-1)
-            ok = (pred == gold[None, :, None, :]) & np.take_along_axis(owned, source, axis=-1)[None, :, None, :]
-            batch_hits.append(np.einsum("lbhw,bwr->lhr", ok.astype(np.float64), label_rows))
-            if correct is None:
-                correct = np.zeros((len(DIRECTIONS), ok.shape[0], ok.shape[2], int(starts[-1])), dtype=bool)
-            for b, i in enumerate(chunk):
-                correct[DIRECTIONS.index(direction), :, :, starts[i] : starts[i + 1]] = ok[:, b, :, : len(sentences[i])]
-        hits = np.stack(batch_hits) if hits is None else hits + np.stack(batch_hits)
-        totals += label_rows.sum((0, 1))
-        del weights, words
+            a = arrays[i]
+            merge[b, a["tokens"], a["units"]] = 1.0
+            owned[b, a["units"] - 1] = True
+            gold[b, : len(a["gold"])] = a["gold"]
+            source[b, : len(a["source"])] = a["source"]
+        labelled = np.concatenate([np.stack([np.full(len(arrays[i]["label_words"]), b), arrays[i]["label_words"],
+                                             arrays[i]["label_rows"]]) for b, i in enumerate(chunk)], axis=1)
+        count = merge.sum(1, keepdims=True)  # pieces per word
+        mean = merge / np.where(count > 0, count, 1.0)
+        lengths = np.array([len(sentences[i]) for i in chunk])
+        valid = np.arange(N - 2)[None, :] < lengths[:, None]
+        unowned = ~owned & valid
+        owned_source = np.take_along_axis(owned, source, axis=-1)  # does the word that predicts own a token?
+        mean, merge, valid, unowned, source, gold, owned_source, labelled = (
+            to_device(torch.from_numpy(x), device) for x in
+            (mean.astype(np.float32), merge.astype(np.float32), valid, unowned, source, gold, owned_source, labelled))
+        label_rows = torch.zeros(B, N - 2, width, dtype=dtype, device=device)
+        label_rows[labelled[0], labelled[1], labelled[2]] = 1.0  # [batch, word, half * label]
+        batch_hits, ok = _batch_hits(weights, mean, merge, valid, unowned, source, gold, owned_source, label_rows,
+                                     dtype=dtype)  # ok: [direction, layer, batch, head, word]
+        if correct is None:
+            correct = torch.zeros(ok.shape[0], ok.shape[1], ok.shape[3], int(starts[-1]), dtype=torch.bool, device=device)
+        bb = np.concatenate([np.full(len(sentences[i]), b) for b, i in enumerate(chunk)])
+        ww = np.concatenate([np.arange(len(sentences[i])) for i in chunk])
+        bb, ww, gg = (to_device(torch.from_numpy(x), device) for x in (bb, ww, ww + starts[np.array(chunk)].repeat(
+            [len(sentences[i]) for i in chunk])))
+        correct[..., gg] = ok[:, :, bb, :, ww].permute(1, 2, 3, 0)
+        batch_hits = batch_hits.to(exact_dtype(device))
+        hits = batch_hits if hits is None else hits + batch_hits
+        del weights
+    for a in arrays:
+        totals += np.bincount(a["label_rows"], minlength=width)
+    hits = hits.cpu().double().numpy()
+    correct = correct.cpu().numpy()
     frame = _heads_frame(hits, totals, labels, n_halves)
     frame.attrs["scorable"] = scorable
     frame.attrs["words"] = sum(len(s) for s in sentences)
@@ -234,6 +239,60 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     frame.attrs["sentences"] = sentences_digest(sentences)  # syntax_table checks it is given the same ones
     frame.attrs["correct"] = correct
     return frame
+
+
+def _sentence_arrays(sent: Sentence, owner: Sequence[int | None], scorable: Sequence[bool],
+                     rows: Sequence[Sequence[int]], offset: int) -> dict[str, np.ndarray]:
+    """One sentence's index arrays for the batch tensors of :func:`syntax_heads`.
+
+    Returns:
+        ``tokens`` / ``units``: each token that owns a word, and that word's unit (word + 1);
+        ``gold`` / ``source``: per word its gold head and the word whose prediction scores it;
+        ``label_words`` / ``label_rows``: (word, label row + ``offset``) for every scorable word and label.
+    """
+    tokens = [t for t, w in enumerate(owner) if w is not None and w >= 0]
+    label_words = [w for w, r in enumerate(rows) if scorable[w] for _ in r]
+    label_rows = [offset + x for w, r in enumerate(rows) if scorable[w] for x in r]
+    return {"tokens": np.array(tokens, dtype=np.int64), "units": np.array([owner[t] + 1 for t in tokens], dtype=np.int64),
+            "gold": np.array(sent.heads, dtype=np.int64), "source": np.array(poss_source(sent), dtype=np.int64),
+            "label_words": np.array(label_words, dtype=np.int64), "label_rows": np.array(label_rows, dtype=np.int64)}
+
+
+def _batch_hits(weights: Any, mean: Any, merge: Any, valid: Any, unowned: Any, source: Any, gold: Any,
+                owned_source: Any, label_rows: Any, dtype: Any) -> Any:
+    """One batch's hits per head and label, on the device of ``weights``.
+
+    Args:
+        weights: float32 ``[layer, batch, head, query, key]`` token maps.
+        mean / merge: float32 ``[batch, token, word]``: a token's share of its word's query rows (1 / pieces)
+            and its word (1); words are numbered 1..n, 0 and n + 1 left empty for [CLS] and [SEP].
+        valid / unowned: bool ``[batch, word]``: real words / words without a token of their own.
+        source: int ``[batch, word]``: the word whose prediction scores each word (:func:`poss_source`).
+        gold: int ``[batch, word]``: the gold head (1-based, 0 = root; -1 on padding).
+        owned_source: bool ``[batch, word]``: ``source`` owns a token (else a miss).
+        label_rows: ``[batch, word, half * label]``: 1 where the word counts under the label.
+        dtype: the dtype of the sums (exact for counts up to 2**24 in float32).
+
+    Returns:
+        ``[direction, layer, head, half * label]`` hit counts in ``dtype``, and each word's hit, bool
+        ``[direction, layer, batch, head, word]``.
+    """
+    import torch
+
+    # keys: sum over pieces; queries: mean over pieces (Clark et al.) -> [layer, batch, head, word, word];
+    # an argmax per query row does not depend on that row's scale, so the mean matters only for reading the maps
+    words = torch.einsum("btq,lbhtk,bkv->lbhqv", mean, weights, merge)
+    valid, unowned = valid[None, :, None], unowned[None, :, None]  # [1, batch, 1, word]
+    scored = owned_source[None, :, None, :]
+    rows = label_rows.to(dtype)
+    out, oks = [], []
+    for direction in DIRECTIONS:
+        pred = _predict(words, direction, valid, unowned)  # [layer, batch, head, word]
+        pred = torch.take_along_dim(pred, source[None, :, None, :], dim=-1)
+        ok = (pred == gold[None, :, None, :]) & scored
+        out.append(torch.einsum("lbhw,bwr->lhr", ok.to(dtype), rows))
+        oks.append(ok)
+    return torch.stack(out), torch.stack(oks)
 
 
 def _scorable(sent: Sentence, owner: Sequence[int | None]) -> tuple[bool, ...]:

@@ -95,7 +95,7 @@ def test_inputs_follow_the_models_device(tokenizer):
     assert wrapped.model.seen and all(d == param_device for d in wrapped.model.seen)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.cuda
 def test_model_on_gpu_gives_cpu_numpy(tokenizer):  # pragma: no cover - needs a GPU
     lm = tiny("bert", tokenizer)
     lm.model.to("cuda")

@@ -1,0 +1,338 @@
+"""Devices and dtypes: every public function gives the numbers of a float32 model on the CPU.
+
+- CPU, always: ``load_model(device=...)`` resolves and checks its argument; every public function runs with
+  the model in float64 and in bfloat16 and agrees with float32 (a tensor created without the model's dtype
+  fails there, or shows as a mismatch); the reductions that run on the model's device (head_stats,
+  syntax_heads) keep every tensor they create on that device: fed tensors on the "meta" device, any tensor
+  made on the CPU would raise.
+- CUDA (marker ``cuda``; skipped without a GPU): the same functions with the model on the GPU give the
+  CPU's numbers within 1e-5. ``tools/gpu_check.sh`` runs them on a GPU machine.
+
+The model is the bundled MiniLM (trained: its attention is peaked, so argmax-based scores have few near-ties).
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import attn_utils as au
+from attn_utils import analysis, syntax
+from attn_utils.errors import AttentionError, AttentionTypeError
+from attn_utils.models import resolve_device
+
+TEXT = "The quick brown fox, tired of waiting, jumped over the lazy dog."
+TEXTS = ["A short one.", TEXT, "Birds sing; dogs bark.", "Why?"]
+
+#: name -> (function of (lm, data), kind): "values" compares numbers within a tolerance, "argmax" counts
+#: (accuracies, predictions) that can move by one word where two candidates tie within rounding
+CALLS = {
+    "extract": (lambda lm, d: au.extract(lm, TEXT).weights, "values"),
+    "extract (batch)": (lambda lm, d: [a.weights for a in au.extract(lm, TEXTS, batch_size=3)], "values"),
+    "to_words": (lambda lm, d: au.extract(lm, TEXT).to_words().weights, "values"),
+    "entropy": (lambda lm, d: au.entropy(au.extract(lm, TEXT), smoothing=analysis.CLARK_SMOOTHING), "values"),
+    "rollout": (lambda lm, d: au.rollout(au.extract(lm, TEXT), all_layers=True), "values"),
+    "head_metrics": (lambda lm, d: au.head_metrics(au.extract(lm, TEXT)), "values"),
+    "head_stats": (lambda lm, d: au.head_stats(lm, d["corpus"], batch_size=8, progress=False), "values"),
+    # 0.4: the nearest prev/next share of the 40 sentences is 0.336 (0.064 away): no head crosses it in bfloat16
+    "positional_heads": (lambda lm, d: au.positional_heads(au.head_stats(lm, d["corpus"], progress=False), 0.4),
+                         "values"),
+    "norm_attention": (lambda lm, d: au.norm_attention(lm, TEXT), "values"),
+    "norm_attention (per layer)": (lambda lm, d: au.norm_attention(lm, TEXT, per_head=False), "values"),
+    "token_ablation": (lambda lm, d: au.token_ablation(lm, TEXT, "fox"), "values"),
+    "recompute_attention": (lambda lm, d: au.recompute_attention(lm, TEXT), "values"),
+    "head_predictions": (lambda lm, d: au.head_predictions(
+        torch.from_numpy(au.extract(lm, TEXT).to_words().weights).to(lm.device)), "argmax"),
+    "probe_heads": (lambda lm, d: au.probe_heads(lm), "argmax"),
+    "syntax_heads": (lambda lm, d: au.syntax_heads(lm, d["treebank"], split=True, batch_size=16, progress=False),
+                     "argmax"),
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return {"corpus": au.load_corpus()[:40], "treebank": au.load_treebank("en_ewt")[:80]}
+
+
+def _arrays(result) -> list:
+    """A result as a list of arrays (DataFrames: index, then each column), for comparison."""
+    if isinstance(result, pd.DataFrame):
+        return [np.asarray(result.index.to_list(), dtype=object)] + [result[c].to_numpy() for c in result.columns]
+    if isinstance(result, (tuple, list)):
+        return [a for r in result for a in _arrays(r)]
+    return [np.asarray(result)]
+
+
+def assert_same(got, want, kind: str, atol: float, what: str) -> None:
+    """Same shapes, dtypes and labels; numbers within ``atol`` (relative to magnitude above 1).
+
+    ``kind="argmax"``: accuracies or predictions: at most 1% of the cells may differ by more than ``atol``
+    (a near-tie that rounding resolves the other way moves one word; measured float32 against float64
+    here: none of 12,096 syntax_heads cells, none of the probe or prediction cells).
+    """
+    got, want = _arrays(got), _arrays(want)
+    assert len(got) == len(want), what
+    for g, w in zip(got, want):
+        assert g.shape == w.shape and g.dtype == w.dtype, (what, g.shape, w.shape, g.dtype, w.dtype)
+        if g.dtype == object or g.dtype.kind in "USb":
+            assert (g == w).all(), what
+            continue
+        gap = np.abs(g.astype(np.float64) - w.astype(np.float64)) / np.maximum(1.0, np.abs(w.astype(np.float64)))
+        if kind == "values":
+            assert gap.max(initial=0.0) <= atol, f"{what}: max difference {gap.max():.2e} > {atol:.0e}"
+        else:
+            off = gap > atol
+            assert off.mean() <= 0.01, f"{what}: {off.sum()} of {off.size} cells differ"
+
+
+def _as(lm, **to):
+    """A copy of ``lm`` with its model moved (``device=``) and/or cast (``dtype=``)."""
+    twin = copy.copy(lm)
+    twin.model = copy.deepcopy(lm.model).to(**to)
+    return twin
+
+
+# --- load_model(device=...) ----------------------------------------------------------------------
+
+
+def test_device_none_auto_and_cpu_all_give_the_cpu_here(minilm, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    for device in (None, "auto", "cpu", "CPU", torch.device("cpu")):
+        assert resolve_device(device) == torch.device("cpu")
+    for device in (None, "auto", "cpu", torch.device("cpu")):
+        lm = au.load_model("all-MiniLM-L6-v2", device=device)
+        assert lm.device == torch.device("cpu")
+        assert lm.caption == minilm.caption == "MiniLM-L6 (bundled)"  # on the CPU, captions are as before
+        assert repr(lm) == repr(minilm) and "device" not in repr(lm)
+
+
+def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("cuda")
+    assert resolve_device("cuda:1") == torch.device("cuda", 1)
+    with pytest.raises(AttentionError, match=r"2 CUDA GPU\(s\), numbered 0..1"):
+        resolve_device("cuda:2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("mps")
+    assert resolve_device("mps") == torch.device("mps")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("device, error, words", [
+    ("gpu", AttentionError, ["'gpu' is not a device name", "Valid here: 'auto', 'cpu'", "'cuda'", "'mps'"]),
+    ("cuda:x", AttentionError, ["'cuda:x' is not a device name"]),
+    ("", AttentionError, ["'' is not a device name"]),
+    ("mps", AttentionError, ["MPS is not available here", "Valid here: 'auto', 'cpu'"]),
+    (1, AttentionTypeError, ["got int: 1", "Valid here: 'auto', 'cpu'"]),
+])
+def test_bad_devices_are_refused_with_the_valid_choices(device, error, words, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(error) as caught:
+        au.load_model("all-MiniLM-L6-v2", device=device)
+    for word in words:
+        assert word in str(caught.value)
+    assert isinstance(caught.value, TypeError if error is AttentionTypeError else ValueError)
+
+
+def test_cuda_without_a_gpu_says_so_before_reading_any_weights(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(au.models, "_load_model", lambda *a, **k: pytest.fail("weights were read"))
+    with pytest.raises(AttentionError, match="no CUDA GPU .* Valid here: 'auto', 'cpu'.* Colab"):
+        au.load_model("all-MiniLM-L6-v2", device="cuda")
+
+
+def test_caption_repr_and_untrained_twin_name_a_device_that_is_not_the_cpu(minilm):
+    # "meta" stands in for a GPU: a device that is not the CPU, available everywhere
+    lm = _as(minilm, device="meta")
+    assert lm.device == torch.device("meta")
+    assert lm.caption == "MiniLM-L6 (bundled), on meta"
+    assert repr(lm).endswith("hidden=384, device='meta')")
+    twin = au.untrained_twin(lm)
+    assert twin.device == torch.device("meta")  # drawn on the CPU, then moved where lm runs
+    assert twin.name == "MiniLM-L6 (bundled)"  # the model's name, not the device's
+    assert twin.caption == "MiniLM-L6 (bundled): RANDOM weights (untrained control), on meta"
+    assert au.untrained_twin(minilm).device == torch.device("cpu")
+
+
+def test_untrained_twin_has_the_same_weights_on_every_device(minilm):
+    cpu_twin = au.untrained_twin(minilm)
+    meta_twin = au.untrained_twin(_as(minilm, device="meta"))
+    assert [p.shape for p in cpu_twin.model.parameters()] == [p.shape for p in meta_twin.model.parameters()]
+    again = au.untrained_twin(minilm)
+    assert all(torch.equal(a, b) for a, b in zip(cpu_twin.model.parameters(), again.model.parameters()))
+
+
+def test_doctor_names_the_device_that_auto_picks(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    row = au.doctor(probe_hub=False).loc["device (load_model(device='auto'))"]
+    assert row["status"] == "cpu" and row["detail"] == "No GPU here: device='auto' means the CPU."
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    row = au.doctor(probe_hub=False).loc["device (load_model(device='auto'))"]
+    assert row["status"] == "mps" and row["detail"] == "Apple GPU (MPS)."
+
+
+# --- dtypes: float64 and bfloat16 models agree with float32 (CPU) -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def references(minilm, data):
+    return {name: fn(minilm, data) for name, (fn, _) in CALLS.items()}
+
+
+@pytest.fixture(scope="module")
+def minilm64(minilm):
+    return _as(minilm, dtype=torch.float64)
+
+
+@pytest.fixture(scope="module")
+def minilm16(minilm):
+    return _as(minilm, dtype=torch.bfloat16)
+
+
+def test_the_references_have_something_to_compare(references):
+    assert len(references["positional_heads"]) >= 2  # heads on both sides of no threshold would test nothing
+    assert references["syntax_heads"]["accuracy"].max() > 0.5 and references["probe_heads"].to_numpy().max() > 0.5
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_a_float64_model_gives_the_float32_numbers(name, minilm64, references, data):
+    fn, kind = CALLS[name]
+    assert_same(fn(minilm64, data), references[name], kind, atol=1e-5, what=name)
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_a_bfloat16_model_runs_everything_with_the_same_shapes_and_dtypes(name, minilm16, references, data):
+    """bfloat16 keeps 8 bits of mantissa: values agree to ~0.1, argmax-based scores only in shape and type."""
+    fn, kind = CALLS[name]
+    got, want = _arrays(fn(minilm16, data)), _arrays(references[name])
+    assert [(g.shape, g.dtype) for g in got] == [(w.shape, w.dtype) for w in want], name
+    if kind == "values":
+        for g, w in zip(got, want):
+            if g.dtype.kind == "f":
+                np.testing.assert_allclose(g, w, atol=0.1, rtol=0.1, err_msg=name)
+
+
+# --- reductions keep their tensors on the device they are given ------------------------------------
+
+
+def _batch(lm, texts):
+    enc, weights = au.extract.__globals__["run_model"](lm, texts)
+    mask = enc["attention_mask"].bool()
+    ids = enc["input_ids"]
+    types = {"cls": ids == lm.tokenizer.cls_token_id, "punct": ids == lm.tokenizer.convert_tokens_to_ids(",")}
+    return weights, mask, types
+
+
+def test_batch_metrics_makes_no_tensor_off_the_device_of_its_inputs(minilm):
+    weights, mask, types = _batch(minilm, TEXTS)
+    on_meta = analysis._batch_metrics(weights.to("meta"), mask.to("meta"),
+                                      {k: v.to("meta") for k, v in types.items()}, torch.float32)
+    assert {v.device.type for v in on_meta.values()} == {"meta"}
+    assert {v.dtype for v in on_meta.values()} == {torch.float32}
+
+
+def test_batch_metrics_in_float32_agrees_with_float64_within_1e6(minilm):
+    """What a GPU computes (float32) against what the CPU computes (float64), on the same weights."""
+    weights, mask, types = _batch(minilm, au.load_corpus()[:32])
+    exact = analysis._batch_metrics(weights, mask, types)
+    fast = analysis._batch_metrics(weights, mask, types, torch.float32)
+    for name in exact:
+        assert exact[name].dtype == torch.float64 and fast[name].dtype == torch.float32
+        assert (fast[name].double() - exact[name]).abs().max() / 32 < 1e-6, name  # per text, as head_stats divides
+
+
+def test_syntax_batch_hits_stay_on_the_device_and_float32_counts_exactly(minilm):
+    sentences = au.load_treebank("en_ewt")[:12]
+    captured = []
+    real = syntax._batch_hits
+
+    def spy(weights, *tensors, dtype):
+        captured.append((weights, tensors))
+        return real(weights, *tensors, dtype=dtype)
+
+    syntax._batch_hits = spy
+    try:
+        au.syntax_heads(minilm, sentences, batch_size=12, progress=False)
+    finally:
+        syntax._batch_hits = real
+    (weights, tensors), = captured
+    exact, ok = real(weights, *tensors, dtype=torch.float64)
+    fast, ok32 = real(weights, *tensors, dtype=torch.float32)
+    assert torch.equal(fast.double(), exact) and torch.equal(ok, ok32)
+    on_meta, ok_meta = real(weights.to("meta"), *(t.to("meta") for t in tensors), dtype=torch.float32)
+    assert on_meta.device.type == "meta" and on_meta.shape == exact.shape
+    assert ok_meta.device.type == "meta" and ok_meta.shape == ok.shape
+    pred = syntax._predict(torch.rand(2, 5, 5, device="meta"), "head->dep", torch.ones(3, dtype=torch.bool,
+                           device="meta"), torch.zeros(3, dtype=torch.bool, device="meta"))
+    assert pred.device.type == "meta" and pred.shape == (2, 3)
+
+
+def test_head_predictions_takes_a_tensor_on_any_device_and_returns_numpy():
+    m = torch.zeros(1, 1, 5, 5)
+    m[..., 1, 3] = m[..., 2, 1] = m[..., 3, 2] = 1.0
+    assert au.head_predictions(m).tolist() == [[[3, 1, 2]]]
+    assert isinstance(au.head_predictions(m.to(torch.bfloat16)), np.ndarray)
+
+
+# --- CUDA: the same numbers as the CPU --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def minilm_cuda(minilm):
+    return au.load_model("all-MiniLM-L6-v2", device="cuda")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", list(CALLS))
+def test_on_cuda_every_function_gives_the_cpu_numbers(name, minilm_cuda, references, data):
+    fn, kind = CALLS[name]
+    assert_same(fn(minilm_cuda, data), references[name], kind, atol=1e-5, what=name)
+
+
+@pytest.mark.cuda
+def test_on_cuda_load_model_auto_and_the_captions_say_so(minilm_cuda):
+    auto = au.load_model("all-MiniLM-L6-v2", device="auto")
+    assert auto.device.type == "cuda" and minilm_cuda.device == torch.device("cuda", 0)
+    assert minilm_cuda.caption == "MiniLM-L6 (bundled), on cuda:0"
+    assert au.extract(minilm_cuda, TEXT).caption == minilm_cuda.caption
+    twin = au.untrained_twin(minilm_cuda)
+    assert twin.device.type == "cuda" and twin.caption.endswith("(untrained control), on cuda:0")
+    assert au.doctor(probe_hub=False).loc["device (load_model(device='auto'))", "status"] == "cuda"
+
+
+@pytest.mark.cuda
+def test_on_cuda_head_stats_agrees_with_clark_formulas_on_the_cpu(minilm, minilm_cuda):
+    from test_clark import UNSEEN, clark_oracle
+
+    oracle = clark_oracle(minilm, UNSEEN)  # float64 numpy, one sentence at a time, on the CPU
+    stats = au.head_stats(minilm_cuda, UNSEEN, batch_size=5, progress=False)
+    L, H = oracle["cls"].shape
+    worst = {name: float(np.abs(stats[name].to_numpy().reshape(L, H) - value).max()) for name, value in oracle.items()}
+    assert max(worst.values()) < 1e-5, worst
+
+
+@pytest.mark.cuda
+def test_on_cuda_head_stats_of_many_batches_holds_1e5(minilm, minilm_cuda):
+    corpus = au.load_corpus()
+    texts = (corpus * 5)[:1000]
+    cpu = au.head_stats(minilm, texts, batch_size=64, progress=False)
+    gpu = au.head_stats(minilm_cuda, texts, batch_size=64, progress=False)
+    assert_same(gpu, cpu, "values", atol=1e-5, what="head_stats, 1,000 texts")
+
+
+@pytest.mark.cuda
+def test_on_cuda_syntax_heads_over_the_whole_treebank(minilm, minilm_cuda):
+    tb = au.load_treebank("en_ewt")
+    cpu = au.syntax_heads(minilm, tb, split=True, progress=False)
+    gpu = au.syntax_heads(minilm_cuda, tb, split=True, progress=False)
+    assert_same(gpu, cpu, "argmax", atol=1e-5, what="syntax_heads, en_ewt")
+    assert gpu.attrs["scored"] == cpu.attrs["scored"]
