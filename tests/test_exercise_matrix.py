@@ -56,6 +56,7 @@ class Ctx:
 
     def __init__(self, minilm):
         self.lm = minilm
+        self._flips = {}
 
     # --- notebook 01 ---
     @cached_property
@@ -142,6 +143,26 @@ class Ctx:
     def order_atts(self):
         return {"今日、犬が猫を追う": attention(["[CLS]", "今日", "、", "犬", "が", "猫", "を", "追う", "[SEP]"], seed=1),
                 "今日、猫を犬が追う": attention(["[CLS]", "今日", "、", "猫", "を", "犬", "が", "追う", "[SEP]"], seed=2)}
+
+    def order_flip(self, d1=-0.12, d2=0.09):
+        """The two sentences of 04 練習 4 with head (2, 1) of 追う set so that 追う→犬 − 追う→猫 = d1, d2 (the other
+        heads random, so the head mean, another head or the column each give different numbers)."""
+        key = (d1, d2)
+        if key not in self._flips:
+            atts = {}
+            for text, base in self.order_atts.items():
+                w = base.weights.astype(np.float64).copy()
+                toks = base.tokens
+                q, i_a, i_b = toks.index("追う"), toks.index("犬"), toks.index("猫")
+                d = d1 if text.startswith("今日、犬") else d2
+                row = np.full(len(toks), 0.05)
+                row[i_a], row[i_b] = 0.25 + d / 2, 0.25 - d / 2
+                row[q] = 0.0
+                row[q] = 1 - row.sum()
+                w[2, 1, q] = row
+                atts[text] = au.Attention(toks, w)
+            self._flips[key] = atts
+        return self._flips[key]
 
     @cached_property
     def entropy_pair(self):
@@ -742,6 +763,48 @@ add(S, "wrong", "near-miss", lambda c: (({t: v + 1 / 16 for t, v in order_shares
 add(S, "malformed", "wrong-keys", lambda c: (({"犬が猫を追う": 0.5, "猫を犬が追う": 0.5},), KW_OS(c)), "キーは")
 add(S, "malformed", "one-number", lambda c: ((0.5,), KW_OS(c)), "辞書")
 add(S, "malformed", "value-text", lambda c: (({t: "半分" for t in c.order_atts},), KW_OS(c)), "文字列")
+
+# --- check_order_flip ---
+S = "check_order_flip"
+KW_OF = lambda c, **kw: dict(atts=c.order_flip(**kw), query="追う", a="犬", b="猫", layer=2, head=1)  # noqa: E731
+
+
+def flip_diffs(atts, layer=2, head=1, q="追う", a="犬", b="猫", how=float):
+    """The solution's dict {text: pair(q, a)[layer, head] - pair(q, b)[layer, head]} (or a slip of it)."""
+    return {t: how(x.pair(q, a).to_numpy()[layer, head] - x.pair(q, b).to_numpy()[layer, head]) for t, x in atts.items()}
+
+
+def flip_mean(atts, axis):
+    return {t: float(np.mean(x.pair("追う", "犬").to_numpy() - x.pair("追う", "猫").to_numpy(), axis=axis)[
+        {0: 1, 1: 2, None: ()}[axis]]) for t, x in atts.items()}
+
+
+add(S, "right", "dict-floats", lambda c: ((flip_diffs(c.order_flip()), "位置"), KW_OF(c)), "位置")
+add(S, "right", "series", lambda c: ((pd.Series(flip_diffs(c.order_flip())), "position"), KW_OF(c)))
+add(S, "right", "one-column-dataframe", lambda c: ((pd.DataFrame({"差": flip_diffs(c.order_flip())}), "位置"), KW_OF(c)))
+add(S, "right", "float32-values", lambda c: ((flip_diffs(c.order_flip(), how=np.float32), " 位置 "), KW_OF(c)))
+add(S, "right", "frame-loc", lambda c: (({t: x.frame(2, 1).loc["追う", "犬"] - x.frame(2, 1).loc["追う", "猫"]
+                                          for t, x in c.order_flip().items()}, "「位置」"), KW_OF(c)))
+add(S, "right", "negative-layer-head", lambda c: ((flip_diffs(c.order_flip()), "位置"), {**KW_OF(c), "layer": -2, "head": -3}))
+add(S, "right", "role", lambda c: ((flip_diffs(c.order_flip(d1=0.1, d2=0.08)), "役割"), KW_OF(c, d1=0.1, d2=0.08)), "役割")
+add(S, "right", "undecided", lambda c: ((flip_diffs(c.order_flip(d1=0.1, d2=0.02)), "決められない"),
+                                        KW_OF(c, d1=0.1, d2=0.02)), "決められない")
+add(S, "wrong", "sign", lambda c: ((flip_diffs(c.order_flip(), a="猫", b="犬"), "位置"), KW_OF(c)), "符号が逆")
+add(S, "wrong", "texts-swapped", lambda c: ((dict(zip(c.order_flip(), list(flip_diffs(c.order_flip()).values())[::-1])), "位置"),
+                                            KW_OF(c)), "入れ替わっています")
+add(S, "wrong", "head-mean", lambda c: ((flip_mean(c.order_flip(), 1), "位置"), KW_OF(c)), "ヘッドの平均")
+add(S, "wrong", "reading-role", lambda c: ((flip_diffs(c.order_flip()), "役割"), KW_OF(c)), "規則では「位置」")
+add(S, "wrong", "reading-undecided", lambda c: ((flip_diffs(c.order_flip()), "決められない"), KW_OF(c)), "規則では「位置」")
+add(S, "wrong", "threshold-ignored", lambda c: ((flip_diffs(c.order_flip(d1=0.1, d2=0.02)), "役割"), KW_OF(c, d1=0.1, d2=0.02)),
+    "0.05 に届きません")
+add(S, "malformed", "list", lambda c: ((list(flip_diffs(c.order_flip()).values()), "位置"), KW_OF(c)), "どちらの文のものか")
+add(S, "malformed", "wrong-keys", lambda c: (({"犬が猫を追う": 0.1, "猫を犬が追う": 0.1}, "位置"), KW_OF(c)), "キーは")
+add(S, "malformed", "value-pair", lambda c: (({t: [v, v] for t, v in flip_diffs(c.order_flip()).items()}, "位置"), KW_OF(c)),
+    "数 1 つ")
+add(S, "malformed", "reading-number", lambda c: ((flip_diffs(c.order_flip()), 1), KW_OF(c)), "どれか")
+add(S, "malformed", "reading-other-word", lambda c: ((flip_diffs(c.order_flip()), "位置に沿う"), KW_OF(c)), "どれか")
+add(S, "malformed", "layer-one-based", lambda c: ((flip_diffs(c.order_flip()), "位置"), {**KW_OF(c), "layer": 4}), "1 始まり")
+add(S, "note", "placeholders", lambda c: ((None, None), KW_OF(c)), ex.NOT_YET)
 
 # --- check_entropy_pair ---
 S = "check_entropy_pair"

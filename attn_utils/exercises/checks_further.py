@@ -14,6 +14,7 @@ from .checks import _guess_verdict, _rollout_mistakes, _smoothed_entropy, rollou
 from .core import (
     ExerciseError,
     _short,
+    as_layer_head,
     call_learner,
     check_close,
     check_shape,
@@ -111,21 +112,33 @@ def check_particle_target(prediction: Any, answer: Any, *, words: Any, particle:
             f"({scores[pos]:.2f}; {how} で答えました)。{verdict}")
 
 
+def _values_by_text(values: Any, texts: Sequence[str], name: str, what: str) -> dict[str, float]:
+    """``{text: number}`` from a dict, a pandas Series indexed by the texts or a one-column DataFrame."""
+    __tracebackhide__ = True
+    if hasattr(values, "columns") and hasattr(values, "squeeze"):  # a DataFrame of one column (or one row)
+        if 1 not in values.shape:
+            raise ExerciseError(f"{name} の表が {values.shape[0]} 行 {values.shape[1]} 列です。文をキーにした辞書 "
+                                f"{{文: {what}}} (または 1 列の表) にしましょう。")
+        values = values.squeeze(axis=1 if values.shape[1] == 1 else 0)
+    if hasattr(values, "to_dict") and hasattr(values, "index"):
+        values = values.to_dict()
+    if not isinstance(values, Mapping):
+        raise ExerciseError(f"{name} は文をキーにした辞書 {{文: {what}}} のはずですが、{type(values).__name__} でした。")
+    keys = [str(k) for k in values]
+    if set(keys) != set(texts) or len(keys) != len(texts):
+        raise ExerciseError(f"{name} は文をキーにした辞書にしましょう: キーは {list(texts)} のはずですが、{keys} でした。")
+    by_key = {str(k): v for k, v in values.items()}
+    return {t: to_number(by_key[t], f"「{t}」の{what}") for t in texts}
+
+
 def _shares_by_text(shares: Any, texts: Sequence[str], name: str) -> dict[str, float]:
-    """``{text: share}`` from a dict, a pandas Series (index = texts) or a list in the order of ``texts``."""
-    if hasattr(shares, "to_dict") and hasattr(shares, "index") and not hasattr(shares, "columns"):
-        shares = shares.to_dict()
-    if isinstance(shares, Mapping):
-        keys = [str(k) for k in shares]
-        if set(keys) != set(texts):
-            raise ExerciseError(f"{name} は文をキーにした辞書にしましょう: キーは {list(texts)} のはずですが、{keys} でした。")
-        return {t: to_number(shares[t], f"「{t}」の割合") for t in texts}
+    """``{text: share}`` from a dict, a pandas Series (index = texts), a one-column DataFrame or a list in the order of ``texts``."""
     if isinstance(shares, (list, tuple, np.ndarray)) or is_tensor(shares):
         values = to_array(shares, name).ravel()
         if values.size != len(texts):
             raise ExerciseError(f"{name} は文をキーにした辞書 {{文: 割合}} にしましょう ({len(texts)} 文: {list(texts)})。")
         return dict(zip(texts, map(float, values)))
-    raise ExerciseError(f"{name} は文をキーにした辞書 {{文: 割合}} のはずですが、{type(shares).__name__} でした。")
+    return _values_by_text(shares, texts, name, "割合")
 
 
 @exercise("練習 (語順を入れ替える)", expects="文をキーにした辞書 {文: 割合 (0〜1)}")
@@ -153,12 +166,27 @@ def check_order_shares(shares: Any, *, atts: Mapping[str, Any], query: str, a: s
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-#: Accepted spellings of the three readings of :func:`check_order_flip`.
+#: Accepted spellings of the three readings of :func:`check_order_flip` (compared after stripping blanks,
+#: quotes and a final 。, English case-insensitively).
 ORDER_READINGS = {"役割": "役割", "role": "役割", "位置": "位置", "position": "位置",
                   "決められない": "決められない", "どちらとも言えない": "決められない", "undecided": "決められない"}
 
 
-@exercise("練習 (語順を入れ替える: 1 つのヘッドで)")
+def _reading_of(reading: Any) -> str:
+    """One of the three readings from the learner's string (English spellings too)."""
+    __tracebackhide__ = True
+    choices = "\"役割\"、\"位置\"、\"決められない\" のどれか"
+    if not isinstance(reading, str):
+        raise ExerciseError(f"reading は {choices} (文字列) にしましょう。いまは {type(reading).__name__} ({_short(reading, 40)}) です。")
+    text = reading.strip().strip("\"'「」『』").strip().rstrip("。.").strip()
+    found = ORDER_READINGS.get(text, ORDER_READINGS.get(text.lower()))
+    if found is None:
+        raise ExerciseError(f"reading は {choices} にしましょう。いまは {reading!r} です。")
+    return found
+
+
+@exercise("練習 (語順を入れ替える: 1 つのヘッドで)",
+          expects="diffs は文をキーにした辞書 {文: 差 (数 1 つ)}、reading は \"役割\"、\"位置\"、\"決められない\" のどれか")
 def check_order_flip(diffs: Any, reading: Any, *, atts: Mapping[str, Any], query: str, a: str, b: str,
                      layer: int, head: int, threshold: float = 0.05) -> str:
     """``diffs[text]`` = weight(query -> a) - weight(query -> b) in one head; ``reading`` by the rule below.
@@ -166,44 +194,90 @@ def check_order_flip(diffs: Any, reading: Any, *, atts: Mapping[str, Any], query
     Rule (stated in the notebook before measuring): both ``|diff| >= threshold`` and the same sign ->
     "役割" (the same noun wins in both orders); both ``>= threshold`` and opposite signs -> "位置"
     (the noun in the same place wins); otherwise "決められない".
+
+    ``diffs`` may be a dict, a pandas Series indexed by the texts or a one-column DataFrame; each value
+    one number in any form (float, numpy scalar, 0-d tensor). A list is refused: it does not say which
+    difference belongs to which sentence. ``layer`` and ``head`` are 0-based (negative from the end).
     """
-    if hasattr(diffs, "to_dict") and not isinstance(diffs, Mapping):
-        diffs = diffs.to_dict()                                   # a pandas Series indexed by the texts
-    if not isinstance(diffs, Mapping) or set(diffs) != set(atts):
-        raise ExerciseError(f"diffs は文をキーにした辞書にしましょう: {list(atts)}")
-    L = H = None
-    want = {}
-    for text, att in atts.items():
-        L, H = att.layer_index(layer), att.head_index(head)
-        w = att.weights[L, H, att.position(query)].astype(np.float64)
-        want[text] = float(w[att.position(a)] - w[att.position(b)])
-    got = {}
-    for text in atts:
-        value = diffs[text]
-        try:
-            got[text] = float(np.asarray(value, dtype=np.float64).reshape(()))
-        except (TypeError, ValueError):
-            raise ExerciseError(f"「{text}」の値は数 1 つにしましょう (いまは {type(value).__name__})。") from None
-    if all(abs(got[t] + want[t]) < 1e-5 for t in atts) and any(abs(want[t]) > 1e-5 for t in atts):
-        raise ExerciseError(f"符号が逆です: 「{query}→{a}」から「{query}→{b}」を引きます。")
-    for text, att in atts.items():
-        mean_heads = att.weights[L, :, att.position(query)].mean(0).astype(np.float64)
-        if abs(got[text] - want[text]) > 1e-5 and abs(got[text] - (mean_heads[att.position(a)]
-                                                                   - mean_heads[att.position(b)])) < 1e-5:
-            raise ExerciseError(f"「{text}」がヘッドの平均になっています。ヘッド {H} だけを使います。")
-        check_close(got[text], want[text], atol=1e-5, name=f"「{text}」の差")
-    if not isinstance(reading, str) or reading.strip() not in ORDER_READINGS:
-        raise ExerciseError("reading は \"役割\"、\"位置\"、\"決められない\" のどれかにしましょう。")
-    d = list(want.values())
+    texts = list(atts)
+    first = next(iter(atts.values()))
+    w_all = {t: np.asarray(att.weights, dtype=np.float64) for t, att in atts.items()}
+    L, H = (int(s) for s in first.weights.shape[:2])
+    layer, head = as_layer_head((layer, head), "layer, head", (L, H))
+    if isinstance(diffs, (list, tuple, np.ndarray)) or is_tensor(diffs):
+        raise ExerciseError(f"diffs は文をキーにした辞書 {{文: 差}} にしましょう: リストでは、どの差がどちらの文のものか"
+                            f"分かりません (文: {texts})。")
+    got = _values_by_text(diffs, texts, "diffs", "差")
+    pos = {t: (att.position(query), att.position(a), att.position(b)) for t, att in atts.items()}
+
+    def diff(l: Any = None, h: Any = None, q_is_key: bool = False, x: str = "a", y: str = "b",
+             texts_: Sequence[str] = texts) -> np.ndarray:
+        """What a learner computes: the head (l, h) (None = mean), query and key swapped, other nouns."""
+        out = []
+        for t in texts_:
+            q, ia, ib = pos[t]
+            ix, iy = {"a": ia, "b": ib}[x], {"a": ia, "b": ib}[y]
+            w = w_all[t]
+            w = w.mean(0, keepdims=True) if l is None else w[[l]]
+            w = w.mean(1, keepdims=True) if h is None else w[:, [h]]
+            w = w[0, 0]
+            row_x, row_y = (w[ix, q], w[iy, q]) if q_is_key else (w[q, ix], w[q, iy])
+            out.append(row_x - row_y)
+        return np.array(out)
+
+    want = diff(layer, head)
+    g = np.array([got[t] for t in texts])
+    tol = dict(atol=1e-5, rtol=0)
+    if not same(g, want, **tol):
+        qa, qb = f"「{query} → {a}」", f"「{query} → {b}」"
+        cands: list[tuple[str, Callable[[], Any]]] = [
+            (f"符号が逆です: {qa}の重みから{qb}の重みを引きます (a − b)。", lambda: -want),
+            (f"2 つの文の値が入れ替わっています: キーの文の差を入れましょう (文: {texts})。", lambda: want[::-1]),
+            (f"引き算の順番が文によって違います: どちらの文でも{qa} − {qb} (名詞で引きます。何番目の名詞かではありません)。",
+             lambda: want * np.array([1, -1] + [1] * (len(want) - 2))),
+            (f"引き算の順番が文によって違います: どちらの文でも{qa} − {qb} (名詞で引きます。何番目の名詞かではありません)。",
+             lambda: want * np.array([-1, 1] + [1] * (len(want) - 2))),
+            (f"query と key が逆です: {query} の行 ({query} が見る側) の重みです (att.pair({query!r}, {a!r}))。",
+             lambda: diff(layer, head, q_is_key=True)),
+            (f"ヘッドの平均になっています。第 {layer} 層のヘッド {head} だけを使います。", lambda: diff(layer, None)),
+            (f"層の平均になっています。第 {layer} 層のヘッド {head} だけを使います。", lambda: diff(None, head)),
+            ("全層・全ヘッドの平均になっています。1 つのヘッド (layer, head) だけを使います。", lambda: diff(None, None)),
+            (f"{qb}を引いていません: 差 ({qa} − {qb}) にしましょう。", lambda: np.array(
+                [w_all[t][layer, head, pos[t][0], pos[t][1]] for t in texts])),
+            (f"{qb}だけになっています: {qa}から{qb}を引いた差にしましょう。", lambda: np.array(
+                [w_all[t][layer, head, pos[t][0], pos[t][2]] for t in texts])),
+            ("差の絶対値になっています: 符号 (どちらの名詞が大きいか) が読み方を決めるので、符号付きの差のままにします。",
+             lambda: np.abs(want)),
+            ("パーセント (×100) になっています: 重みの差 (-1〜1) のままにしましょう。", lambda: want * 100),
+            (f"比 ({qa} ÷ {qb}) になっています: 差 (引き算) にしましょう。", lambda: np.array(
+                [w_all[t][layer, head, pos[t][0], pos[t][1]] / w_all[t][layer, head, pos[t][0], pos[t][2]] for t in texts])),
+        ]
+        for digits in (1, 2, 3, 4):
+            cands.append((f"表示を小数 {digits} 桁に丸めた値を書き写していませんか? 重みから計算した値 (丸めない値) を入れましょう "
+                          "(表示の丸めは読むためのものです)。", lambda d=digits: np.round(want, d)))
+        diagnose(g, want, cands, **tol)
+        for l2, h2 in np.ndindex(L, H):  # the right computation on another head: say which one, and why it may be
+            if (l2, h2) != (layer, head) and same(g, diff(l2, h2), **tol):
+                hint = ""
+                if (l2, h2) == (head, layer):
+                    hint = " (層, ヘッド) の順番が逆ではありませんか? pair(...) の表は [layer, head] (行 = 層、列 = ヘッド) です。"
+                elif (l2, h2) in ((layer - 1, head - 1), (layer + 1, head + 1)) or (l2 == layer and abs(h2 - head) == 1) \
+                        or (h2 == head and abs(l2 - layer) == 1):
+                    hint = " 番号が 1 つずれていませんか? layer と head は 0 から数えた番号です (そのまま [layer, head] で引きます)。"
+                raise ExerciseError(f"それは第 {l2} 層ヘッド {h2} の差です。第 {layer} 層ヘッド {head} の差を入れましょう。{hint}")
+        for t, x, y in zip(texts, g, want):
+            check_close(x, y, name=f"「{t}」の差", **tol)
+    right_reading = _reading_of(reading)
+    d = list(want)
     big = all(abs(x) >= threshold for x in d)
     right = ("役割" if np.sign(d[0]) == np.sign(d[1]) else "位置") if big else "決められない"
     values = "、".join(f"{v:+.3f}" for v in d)
-    if ORDER_READINGS[reading.strip()] != right:
+    if right_reading != right:
         why = (f"差は {values} で、どちらかの大きさが {threshold} に届きません" if not big else
                f"差は {values} で、2 文で符号が{'同じ' if right == '役割' else '逆'}です")
         raise ExerciseError(f"読み方が違います: {why}。決めておいた規則では「{right}」です。")
     note = " (2 文とも同じ名詞なので、名詞そのものに沿う可能性は残ります)" if right == "役割" else ""
-    return f"第 {L} 層・ヘッド {H}: 差 {values} → {right}{note}"
+    return f"第 {layer} 層・ヘッド {head}: 差 {values} → {right}{note}"
 
 
 def _normalised_entropy(weights: np.ndarray) -> float:
