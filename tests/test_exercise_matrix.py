@@ -1112,6 +1112,7 @@ r2(S, "right", "torch-requires-grad", lambda c: ((lambda d: (torch.randn(20000, 
 
 S = "check_scaling_entropy"
 r2(S, "wrong", "log10", lambda c: ((c.scaling[2] / np.log(10), c.scaling[3] / np.log(10)), KW_SCALE(c)), "log10")
+r2(S, "wrong", "layers-reversed", lambda c: ((c.scaling[2][::-1], c.scaling[3][::-1]), KW_SCALE(c)), "層の順番が逆")
 r2(S, "wrong", "unscaled-is-the-model-attention", lambda c: ((c.scaling[2], c.scaling[2]), KW_SCALE(c)), "√d で割った")
 r2(S, "wrong", "entropy-of-head-mean", lambda c: ((checks.row_entropy(c.scaling[0].mean(1)), checks.row_entropy(c.scaling[1].mean(1))),
                                                   KW_SCALE(c)), "ヘッドを平均した重み")
@@ -1234,6 +1235,9 @@ S = "check_entropy_pair"
 r2(S, "wrong", "entropy-of-head-mean", lambda c: ((float(checks.row_entropy(c.entropy_pair[0].weights.mean(1)).mean() / np.log(11)),
                                                    EP(c)[1]), KW_EP(c)), "trained")
 r2(S, "wrong", "same-model-twice", lambda c: ((EP(c)[0], EP(c)[0]), KW_EP(c)), "untrained")
+r2(S, "wrong", "ln-of-words-only", lambda c: ((EP(c)[0] * np.log(11) / np.log(9), EP(c)[1] * np.log(11) / np.log(9)), KW_EP(c)),
+   "特殊トークンを除いた数")
+r2(S, "right", "rounded-within-float-noise", lambda c: ((EP(c)[0] + 1e-7, EP(c)[1] - 1e-7), KW_EP(c)))
 r2(S, "wrong", "log-n-minus-one", lambda c: ((EP(c)[0] * np.log(11) / np.log(10), EP(c)[1]), KW_EP(c)), "trained")
 r2(S, "wrong", "median", lambda c: ((float(np.median(checks._row_entropies(c.entropy_pair[0].weights)) / np.log(11)), EP(c)[1]),
                                     KW_EP(c)), "trained")

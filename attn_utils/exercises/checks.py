@@ -337,6 +337,7 @@ def check_scaling_entropy(entropy_scaled: Any, entropy_unscaled: Any, *, lm: Any
         diagnose(got, want, [
             ("log2 を使っていませんか? このシリーズのエントロピーは自然対数 (np.log, 単位 nat) です。", lambda: want / np.log(2)),
             ("log10 を使っていませんか? このシリーズのエントロピーは自然対数 (np.log, 単位 nat) です。", lambda: want / np.log(10)),
+            ("層の順番が逆です: 第 0 層から順に、層ごとの値を並べます。", lambda: want[::-1]),
             ("entropy_scaled と entropy_unscaled が同じ重みから計算されています: entropy_unscaled は "
              "recompute_attention(..., scale=False) (√d で割らない) の重みで、entropy_scaled は √d で割った重み (既定) です。",
              lambda: row_entropy(other_w).mean(-1)),

@@ -307,6 +307,8 @@ def check_entropy_pair(trained: Any, untrained: Any, *, att_trained: Any, att_un
              lambda: want * np.log(n)),
             ("log2 でエントロピーを計算して ln n で割っていませんか? 自然対数 np.log で計算しましょう。", lambda: want / np.log(2)),
             ("ln n ではなく n で割っていませんか? np.log(n) で割ります。", lambda: want * np.log(n) / n),
+            ("特殊トークンを除いた数で ln を取っていませんか? n は行の長さ (特殊トークンも含むトークン数、len(att)) です。",
+             lambda: want * np.log(n) / np.log(n - 2)),
             ("Clark らの平滑化 ((1 - 1e-4) a + 1e-4 / n) をしていませんか? ここでは平滑化しない素のエントロピーです。",
              lambda: float(_smoothed_entropy(w).mean() / np.log(n))),
             ("query について平均ではなく合計していませんか?", lambda: want * n),
