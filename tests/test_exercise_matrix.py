@@ -56,6 +56,7 @@ class Ctx:
 
     def __init__(self, minilm):
         self.lm = minilm
+        self._flips = {}
 
     # --- notebook 01 ---
     @cached_property
@@ -142,6 +143,26 @@ class Ctx:
     def order_atts(self):
         return {"今日、犬が猫を追う": attention(["[CLS]", "今日", "、", "犬", "が", "猫", "を", "追う", "[SEP]"], seed=1),
                 "今日、猫を犬が追う": attention(["[CLS]", "今日", "、", "猫", "を", "犬", "が", "追う", "[SEP]"], seed=2)}
+
+    def order_flip(self, d1=-0.1234, d2=0.0917):
+        """The two sentences of 04 練習 4 with head (2, 1) of 追う set so that 追う→犬 − 追う→猫 = d1, d2 (the other
+        heads random, so the head mean, another head or the column each give different numbers)."""
+        key = (d1, d2)
+        if key not in self._flips:
+            atts = {}
+            for text, base in self.order_atts.items():
+                w = base.weights.astype(np.float64).copy()
+                toks = base.tokens
+                q, i_a, i_b = toks.index("追う"), toks.index("犬"), toks.index("猫")
+                d = d1 if text.startswith("今日、犬") else d2
+                row = np.full(len(toks), 0.05)
+                row[i_a], row[i_b] = 0.25 + d / 2, 0.25 - d / 2
+                row[q] = 0.0
+                row[q] = 1 - row.sum()
+                w[2, 1, q] = row
+                atts[text] = au.Attention(toks, w)
+            self._flips[key] = atts
+        return self._flips[key]
 
     @cached_property
     def entropy_pair(self):
@@ -499,7 +520,7 @@ add(S, "wrong", "one-number", lambda c: ((c.scaling[2].mean(), c.scaling[3]), KW
 add(S, "wrong", "sum-over-queries", lambda c: ((c.scaling[2] * 7, c.scaling[3]), KW_SCALE(c)), "query について合計")
 add(S, "wrong", "off-by-2e-3", lambda c: ((c.scaling[2] + 2e-3, c.scaling[3]), KW_SCALE(c)), "値が合っていません")
 add(S, "wrong", "typed-printed-3-decimals", lambda c: ((np.round(c.scaling[2], 3), np.round(c.scaling[3], 3)), KW_SCALE(c)),
-    "値が合っていません")
+    "丸めた値を書き写して")
 add(S, "wrong", "nan-0log0", lambda c: ((c.scaling[2], np.where(np.arange(len(c.scaling[3])) == 0, np.nan, c.scaling[3])),
                                         KW_SCALE(c)), "0 × log 0")
 add(S, "malformed", "text", lambda c: (("low", c.scaling[3]), KW_SCALE(c)), "文字列")
@@ -673,7 +694,7 @@ add(S, "wrong", "transposed", lambda c: ((c.split[1].frame(0, 0).loc["extraordin
 add(S, "wrong", "last-layer", lambda c: ((c.split[1].frame(-1, 0).loc["uncovered", "extraordinarily"],), KW_WW(c)), "別の層")
 add(S, "wrong", "whole-row", lambda c: ((1.0,), KW_WW(c)), "行全体")
 add(S, "wrong", "near-miss", lambda c: ((word_row(c).sum() + 1e-4,), KW_WW(c)), "値が合っていません")
-add(S, "wrong", "typed-printed-4-decimals", lambda c: ((round(float(word_row(c).sum()), 4),), KW_WW(c)), "値が合っていません")
+add(S, "wrong", "typed-printed-4-decimals", lambda c: ((round(float(word_row(c).sum()), 4),), KW_WW(c)), "丸めた値を書き写して")
 add(S, "malformed", "series-of-pieces", lambda c: ((word_row(c),), KW_WW(c)), "数 1 つ")
 add(S, "malformed", "text", lambda c: (("0.3",), KW_WW(c)), "文字列")
 add(S, "malformed", "bool", lambda c: ((True,), KW_WW(c)), "True/False")
@@ -743,6 +764,48 @@ add(S, "malformed", "wrong-keys", lambda c: (({"犬が猫を追う": 0.5, "猫�
 add(S, "malformed", "one-number", lambda c: ((0.5,), KW_OS(c)), "辞書")
 add(S, "malformed", "value-text", lambda c: (({t: "半分" for t in c.order_atts},), KW_OS(c)), "文字列")
 
+# --- check_order_flip ---
+S = "check_order_flip"
+KW_OF = lambda c, **kw: dict(atts=c.order_flip(**kw), query="追う", a="犬", b="猫", layer=2, head=1)  # noqa: E731
+
+
+def flip_diffs(atts, layer=2, head=1, q="追う", a="犬", b="猫", how=float):
+    """The solution's dict {text: pair(q, a)[layer, head] - pair(q, b)[layer, head]} (or a slip of it)."""
+    return {t: how(x.pair(q, a).to_numpy()[layer, head] - x.pair(q, b).to_numpy()[layer, head]) for t, x in atts.items()}
+
+
+def flip_mean(atts, axis):
+    return {t: float(np.mean(x.pair("追う", "犬").to_numpy() - x.pair("追う", "猫").to_numpy(), axis=axis)[
+        {0: 1, 1: 2, None: ()}[axis]]) for t, x in atts.items()}
+
+
+add(S, "right", "dict-floats", lambda c: ((flip_diffs(c.order_flip()), "位置"), KW_OF(c)), "位置")
+add(S, "right", "series", lambda c: ((pd.Series(flip_diffs(c.order_flip())), "position"), KW_OF(c)))
+add(S, "right", "one-column-dataframe", lambda c: ((pd.DataFrame({"差": flip_diffs(c.order_flip())}), "位置"), KW_OF(c)))
+add(S, "right", "float32-values", lambda c: ((flip_diffs(c.order_flip(), how=np.float32), " 位置 "), KW_OF(c)))
+add(S, "right", "frame-loc", lambda c: (({t: x.frame(2, 1).loc["追う", "犬"] - x.frame(2, 1).loc["追う", "猫"]
+                                          for t, x in c.order_flip().items()}, "「位置」"), KW_OF(c)))
+add(S, "right", "negative-layer-head", lambda c: ((flip_diffs(c.order_flip()), "位置"), {**KW_OF(c), "layer": -2, "head": -3}))
+add(S, "right", "role", lambda c: ((flip_diffs(c.order_flip(d1=0.1, d2=0.08)), "役割"), KW_OF(c, d1=0.1, d2=0.08)), "役割")
+add(S, "right", "undecided", lambda c: ((flip_diffs(c.order_flip(d1=0.1, d2=0.02)), "決められない"),
+                                        KW_OF(c, d1=0.1, d2=0.02)), "決められない")
+add(S, "wrong", "sign", lambda c: ((flip_diffs(c.order_flip(), a="猫", b="犬"), "位置"), KW_OF(c)), "符号が逆")
+add(S, "wrong", "texts-swapped", lambda c: ((dict(zip(c.order_flip(), list(flip_diffs(c.order_flip()).values())[::-1])), "位置"),
+                                            KW_OF(c)), "入れ替わっています")
+add(S, "wrong", "head-mean", lambda c: ((flip_mean(c.order_flip(), 1), "位置"), KW_OF(c)), "ヘッドの平均")
+add(S, "wrong", "reading-role", lambda c: ((flip_diffs(c.order_flip()), "役割"), KW_OF(c)), "規則では「位置」")
+add(S, "wrong", "reading-undecided", lambda c: ((flip_diffs(c.order_flip()), "決められない"), KW_OF(c)), "規則では「位置」")
+add(S, "wrong", "threshold-ignored", lambda c: ((flip_diffs(c.order_flip(d1=0.1, d2=0.02)), "役割"), KW_OF(c, d1=0.1, d2=0.02)),
+    "0.05 に届きません")
+add(S, "malformed", "list", lambda c: ((list(flip_diffs(c.order_flip()).values()), "位置"), KW_OF(c)), "どちらの文のものか")
+add(S, "malformed", "wrong-keys", lambda c: (({"犬が猫を追う": 0.1, "猫を犬が追う": 0.1}, "位置"), KW_OF(c)), "キーは")
+add(S, "malformed", "value-pair", lambda c: (({t: [v, v] for t, v in flip_diffs(c.order_flip()).items()}, "位置"), KW_OF(c)),
+    "数 1 つ")
+add(S, "malformed", "reading-number", lambda c: ((flip_diffs(c.order_flip()), 1), KW_OF(c)), "どれか")
+add(S, "malformed", "reading-other-word", lambda c: ((flip_diffs(c.order_flip()), "位置に沿う"), KW_OF(c)), "どれか")
+add(S, "malformed", "layer-one-based", lambda c: ((flip_diffs(c.order_flip()), "位置"), {**KW_OF(c), "layer": 4}), "1 始まり")
+add(S, "note", "placeholders", lambda c: ((None, None), KW_OF(c)), ex.NOT_YET)
+
 # --- check_entropy_pair ---
 S = "check_entropy_pair"
 KW_EP = lambda c: dict(att_trained=c.entropy_pair[0], att_untrained=c.entropy_pair[1])  # noqa: E731
@@ -758,7 +821,7 @@ add(S, "wrong", "divided-by-n", lambda c: ((EP(c)[0] * np.log(11) / 11, EP(c)[1]
 add(S, "wrong", "clark-smoothed", lambda c: ((checks._smoothed_entropy(c.entropy_pair[0].weights).mean() / np.log(11), EP(c)[1]),
                                              KW_EP(c)), "平滑化")
 add(S, "wrong", "off-by-2e-3", lambda c: ((EP(c)[0] + 2e-3, EP(c)[1]), KW_EP(c)), "値が合っていません")
-add(S, "wrong", "typed-printed-2-decimals", lambda c: ((round(EP(c)[0], 2), round(EP(c)[1], 2)), KW_EP(c)), "値が合っていません")
+add(S, "wrong", "typed-printed-2-decimals", lambda c: ((round(EP(c)[0], 2), round(EP(c)[1], 2)), KW_EP(c)), "丸めた値を書き写して")
 add(S, "malformed", "per-layer-arrays", lambda c: ((checks.row_entropy(c.entropy_pair[0].weights).mean(-1) / np.log(11),
                                                     checks.row_entropy(c.entropy_pair[1].weights).mean(-1) / np.log(11)),
                                                    KW_EP(c)), "数 1 つのはず")
@@ -938,7 +1001,7 @@ add(S, "wrong", "counts", lambda c: ((tb_acc(c, count=True),), KW_TB(c)), "当�
 add(S, "wrong", "percent", lambda c: (({k: 100 * v for k, v in offsets_by_hand(c.en, "amod", OFF6).items()},), KW_TB(c)),
     "パーセント")
 add(S, "wrong", "typed-printed-3-decimals", lambda c: (({k: round(v, 3) for k, v in offsets_by_hand(c.en, "amod", OFF6).items()},),
-                                                     KW_TB(c)), "値が合っていません")
+                                                     KW_TB(c)), "丸めた値を書き写して")
 add(S, "wrong", "subtypes-left-out", lambda c: ((_subtype_case(c)[0],), _subtype_case(c)[1]), "下位分類")
 add(S, "malformed", "list-too-short", lambda c: (([0.1, 0.2],), KW_TB(c)), "辞書")
 add(S, "malformed", "keys", lambda c: (({k: 0.0 for k in range(6)},), KW_TB(c)), "キーは")
@@ -960,6 +1023,342 @@ def _subtype_case(c):
         if not np.allclose(list(exact.values()), list(full.values())):
             return exact, dict(sentences=c.en, relation=rel, offsets=OFF6)
     raise AssertionError("no relation with subtypes in the bundled treebanks")
+
+
+# ==================== round 2: answers a student writes that the first table did not try ====================
+# (ids start with r2-; the report of the adversarial round counts them.)
+
+
+def r2(check, kind, case_id, build, fragment=""):
+    add(check, kind, "r2-" + case_id, build, fragment)
+
+
+def sm_rowwise_min(s):  # subtracts the row minimum: exp overflows on large scores
+    e = np.exp(s - s.min(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def sm_inplace(s):  # changes its input in place, still right
+    s -= s.max(axis=1, keepdims=True)
+    np.exp(s, out=s)
+    s /= s.sum(axis=1, keepdims=True)
+    return s
+
+
+def sm_mixed_max(s):  # the maximum subtracted in the numerator only
+    return np.exp(s - s.max(-1, keepdims=True)) / np.exp(s).sum(-1, keepdims=True)
+
+
+def sm_shape_bound(s):  # written for the notebook's (5, 5) scores: five columns hard-coded
+    e = np.exp(s - s.max(-1, keepdims=True))
+    return e / e[:, :5].sum(-1, keepdims=True)
+
+
+S = "check_softmax"
+r2(S, "wrong", "row-min", lambda c: ((sm_rowwise_min,), {}), "NaN")
+r2(S, "wrong", "max-in-numerator-only", lambda c: ((sm_mixed_max,), {}), "行の和が 1")
+r2(S, "wrong", "five-columns-hard-coded", lambda c: ((sm_shape_bound,), {}), "乱数のスコア (4, 6) で")
+r2(S, "wrong", "temperature", lambda c: ((lambda s: softmax_np(s / 2),), {}), "値が合っていません")
+r2(S, "right", "in-place", lambda c: ((sm_inplace,), {}))
+r2(S, "right", "torch-requires-grad", lambda c: ((lambda s: torch.tensor(s, requires_grad=True).softmax(-1),), {}))
+r2(S, "right", "dataframe-apply", lambda c: ((lambda s: pd.DataFrame(s).apply(lambda r: np.exp(r - r.max()) / np.exp(r - r.max()).sum(),
+                                                                              axis=1),), {}))
+r2(S, "right", "axis1-index", lambda c: ((lambda s: np.exp(s - s.max(1)[:, None]) / np.exp(s - s.max(1)[:, None]).sum(1)[:, None],), {}))
+
+S = "check_article_mask"
+r2(S, "wrong", "diagonal-hidden-too", lambda c: ((c.article_mask & ~np.eye(5, dtype=bool), c.sdp(c.article_mask)[1]), c.mask_kw),
+   "mask が違います")
+r2(S, "wrong", "scores-times-mask", lambda c: ((c.article_mask, checks.softmax_rows(
+    c.qk[0] @ c.qk[1].T / np.sqrt(2) * c.article_mask)), c.mask_kw), "冠詞の列の重みが 0")
+r2(S, "wrong", "weights-typed-2-decimals", lambda c: ((c.article_mask, np.round(c.sdp(c.article_mask)[1], 2)), c.mask_kw),
+   "小数 2 桁に丸めた値")
+r2(S, "wrong", "mask-from-other-sentence", lambda c: ((np.tile(np.array([True, True, True, True, False]), (5, 1)),
+                                                      c.sdp(c.article_mask)[1]), c.mask_kw), "違っている列")
+r2(S, "right", "minus-1e9", lambda c: ((c.article_mask, checks.softmax_rows(
+    np.where(c.article_mask, c.qk[0] @ c.qk[1].T / np.sqrt(2), -1e9))), c.mask_kw))
+r2(S, "right", "nested-lists", lambda c: ((c.article_mask.tolist(), c.sdp(c.article_mask)[1].tolist()), c.mask_kw))
+r2(S, "right", "key-series", lambda c: ((pd.Series(c.article_mask[0], index=TOKENS01), c.sdp(c.article_mask)[1]), c.mask_kw))
+
+S = "check_split_merge"
+r2(S, "wrong", "d-head-hard-coded", lambda c: ((lambda M, h: M.reshape(M.shape[0], h, 4).transpose(1, 0, 2), merge_np), {}),
+   "M の形")
+r2(S, "wrong", "split-tokens", lambda c: ((lambda M, h: np.array(np.split(M, h, axis=0)) if M.shape[0] % h == 0
+                                           else M.reshape(h, M.shape[0], -1), merge_np), {}), "M の形")
+r2(S, "wrong", "merge-concat-axis0", lambda c: ((split_np, lambda H: np.concatenate(list(H), axis=0)), {}), "merge_heads")
+r2(S, "wrong", "merge-h-hard-coded", lambda c: ((split_np, lambda H: H.transpose(1, 0, 2).reshape(H.shape[1], 2 * H.shape[2])), {}),
+   "merge_heads")
+r2(S, "right", "via-transpose-of-M", lambda c: ((lambda M, h: M.T.reshape(h, -1, M.shape[0]).transpose(0, 2, 1), merge_np), {}))
+r2(S, "right", "torch-chunk-cat", lambda c: ((lambda M, h: torch.stack(torch.chunk(torch.as_tensor(M), h, dim=1)),
+                                              lambda H: torch.cat(list(torch.as_tensor(H)), dim=-1)), {}))
+
+S = "check_dot_std"
+r2(S, "wrong", "one-pair", lambda c: ((lambda d: float(np.std(np.random.default_rng().normal(size=d)
+                                                              @ np.random.default_rng().normal(size=d))),), {}), "ほぼ 0")
+r2(S, "wrong", "mean-not-sum", lambda c: ((lambda d: (np.random.default_rng().normal(size=(20000, d))
+                                                      * np.random.default_rng().normal(size=(20000, d))).mean(-1).std(),), {}),
+   "ほぼ 0")
+r2(S, "wrong", "sum-over-samples", lambda c: ((lambda d: (np.random.default_rng().normal(size=(2000, d))
+                                                          * np.random.default_rng().normal(size=(2000, d))).sum(0).std(),), {}),
+   "d = ")
+r2(S, "wrong", "printed-table-lookup", lambda c: ((lambda d: {4: 2.0, 16: 4.01, 64: 7.98, 256: 16.03}[d],), {}), "dot_std")
+r2(S, "wrong", "pre-scaled-vectors", lambda c: ((lambda d: (np.random.default_rng().normal(size=(20000, d)) / np.sqrt(d)
+                                                            * np.random.default_rng().normal(size=(20000, d))).sum(-1).std(),), {}),
+   "割った後")
+r2(S, "right", "all-pairs-matrix", lambda c: ((lambda d: (np.random.default_rng().normal(size=(1500, d))
+                                                          @ np.random.default_rng().normal(size=(1500, d)).T).std(),), {}))
+r2(S, "right", "float32-result", lambda c: ((lambda d: np.float32(dot_std_np(d)),), {}))
+r2(S, "right", "torch-requires-grad", lambda c: ((lambda d: (torch.randn(20000, d, requires_grad=True) * torch.randn(20000, d))
+                                                  .sum(-1).std(),), {}))
+
+S = "check_scaling_entropy"
+r2(S, "wrong", "log10", lambda c: ((c.scaling[2] / np.log(10), c.scaling[3] / np.log(10)), KW_SCALE(c)), "log10")
+r2(S, "wrong", "layers-reversed", lambda c: ((c.scaling[2][::-1], c.scaling[3][::-1]), KW_SCALE(c)), "層の順番が逆")
+r2(S, "wrong", "unscaled-is-the-model-attention", lambda c: ((c.scaling[2], c.scaling[2]), KW_SCALE(c)), "√d で割った")
+r2(S, "wrong", "entropy-of-head-mean", lambda c: ((checks.row_entropy(c.scaling[0].mean(1)), checks.row_entropy(c.scaling[1].mean(1))),
+                                                  KW_SCALE(c)), "ヘッドを平均した重み")
+r2(S, "wrong", "rounded-2-decimals", lambda c: ((np.round(c.scaling[2], 2), np.round(c.scaling[3], 2)), KW_SCALE(c)),
+   "丸めた値を書き写して")
+r2(S, "right", "one-column-dataframe", lambda c: ((pd.DataFrame({"H": c.scaling[2]}), pd.DataFrame({"H": c.scaling[3]})), KW_SCALE(c)))
+r2(S, "right", "torch-requires-grad", lambda c: ((torch.tensor(c.scaling[2], requires_grad=True),
+                                                  torch.tensor(c.scaling[3], requires_grad=True)), KW_SCALE(c)))
+r2(S, "right", "tuple-of-numpy-floats", lambda c: ((tuple(np.float64(v) for v in c.scaling[2]), tuple(c.scaling[3])), KW_SCALE(c)))
+
+S = "check_top_key"
+r2(S, "wrong", "head-0-not-11", lambda c: ((c.att.frame(-1, 0).loc["chased"].idxmax(),), KW_TOP(c)), "ヘッド")
+r2(S, "wrong", "one-based-position", lambda c: ((int(top_key_scores(c.att).argmax()) + 1,), KW_TOP(c)), "位置は 0 から数えます")
+r2(S, "wrong", "second-layer-from-end", lambda c: ((c.att.frame(-2, 11).loc["chased"].idxmax(),), KW_TOP(c)), "層")
+r2(S, "right", "torch-argmax", lambda c: ((torch.tensor(top_key_scores(c.att)).argmax(),), KW_TOP(c)))
+r2(S, "right", "numpy-str", lambda c: ((np.str_(c.att.frame(-1, 11).loc["chased"].idxmax()),), KW_TOP(c)))
+r2(S, "right", "nlargest-list", lambda c: ((list(c.att.frame(-1, 11).loc["chased"].nlargest(1).index),), KW_TOP(c)))
+
+S = "check_previous_token_head"
+r2(S, "wrong", "other-sentence", lambda c: ((prev_share(np.asarray(c.att.weights))[:, :], best_of(PS(c))), KW_PREV(c)), "prev_share")
+r2(S, "wrong", "best-from-next-token-share", lambda c: ((PS(c), best_of((c.att_long.weights[:, :, :-1].argmax(-1)
+                                                                                  == np.arange(1, len(c.att_long))).mean(-1))),
+                                                        KW_PREV(c)), "もっと高いヘッド")
+r2(S, "wrong", "rounded-2-decimals", lambda c: ((np.round(PS(c), 2), best_of(PS(c))), KW_PREV(c)), "丸めた値を書き写して")
+r2(S, "right", "unravel-index-intp", lambda c: ((PS(c), np.unravel_index(PS(c).argmax(), PS(c).shape)), KW_PREV(c)))
+r2(S, "right", "torch-requires-grad", lambda c: ((torch.tensor(PS(c), requires_grad=True), best_of(PS(c))), KW_PREV(c)))
+r2(S, "right", "stack-idxmax", lambda c: ((pd.DataFrame(PS(c)), pd.DataFrame(PS(c)).stack().idxmax()), KW_PREV(c)))
+
+S = "check_strongest_pair_head"
+r2(S, "wrong", "head-only", lambda c: ((int(c.att_swap.pair("chased", "dog").max().idxmax()),), KW_PAIR(c)), "(層, ヘッド)")
+r2(S, "wrong", "layer-off-by-one", lambda c: ((((PB(c)[0] + 1) % 6, PB(c)[1]),), KW_PAIR(c)), "最大は第")
+r2(S, "wrong", "key-the", lambda c: ((pair_best(c.att_swap, "chased", "the_4"),), KW_PAIR(c)), "最大は第")
+r2(S, "right", "unravel-index", lambda c: ((np.unravel_index(c.att_swap.pair("chased", "dog").to_numpy().argmax(), (6, 12)),),
+                                           KW_PAIR(c)))
+r2(S, "right", "L-H-no-dash", lambda c: (("L{}H{}".format(*PB(c)),), KW_PAIR(c)))
+r2(S, "right", "numpy-int64-list", lambda c: (([np.int64(v) for v in PB(c)],), KW_PAIR(c)))
+
+S = "check_cls_head_figure"
+r2(S, "wrong", "drawn-one-based", lambda c: ((CB(c), heatmap(c.att, min(CB(c)[0] + 1, 5), (CB(c)[1] + 1) % 12)), KW_CLS(c)),
+   "を描きましょう")
+r2(S, "wrong", "drawn-layer-mean", lambda c: ((CB(c), (lambda f: (f.axes[0].imshow(c.att.weights[CB(c)[0]].mean(0)), f)[1])(
+    plt.figure().add_subplot().figure)), KW_CLS(c)), "一致しません")
+r2(S, "wrong", "bar-of-cls-column", lambda c: ((CB(c), (lambda f: (f.axes[0].bar(range(len(c.att)), c.att.weights[CB(c)][:, 0]), f)[1])(
+    plt.figure().add_subplot().figure)), KW_CLS(c)), "見つかりません")
+r2(S, "right", "imshow-dataframe", lambda c: ((CB(c), (lambda f: (f.axes[0].imshow(c.att.frame(*CB(c))), f)[1])(
+    plt.figure().add_subplot().figure)), KW_CLS(c)))
+r2(S, "right", "two-panels", lambda c: ((CB(c), (lambda f: (f.axes[0].imshow(c.att.weights[0, 0]), f.axes[1].imshow(c.att.weights[CB(c)]),
+                                                            f)[2])(plt.subplots(1, 2)[0])), KW_CLS(c)))
+r2(S, "right", "numpy-ints", lambda c: ((np.array(CB(c), dtype=np.int64), heatmap(c.att, *CB(c))), KW_CLS(c)))
+
+S = "check_row_entropy"
+r2(S, "wrong", "big-epsilon", lambda c: ((lambda w: -(w * np.log(w + 1e-3)).sum(-1).mean(-1),), KW_ENT(c)), "my_entropy")
+r2(S, "wrong", "scipy-default-axis", lambda c: ((lambda w: scipy.stats.entropy(w).mean(-1),), KW_ENT(c)), "axis=-1 を付けましょう")
+r2(S, "wrong", "scipy-base2", lambda c: ((lambda w: scipy.stats.entropy(w, base=2, axis=-1).mean(-1),), KW_ENT(c)), "log2")
+r2(S, "wrong", "entropy-of-mean-row", lambda c: ((lambda w: -(w.mean(-2) * np.log(np.where(w.mean(-2) > 0, w.mean(-2), 1))).sum(-1),),
+                                                 KW_ENT(c)), "my_entropy")
+r2(S, "right", "nansum", lambda c: ((lambda w: np.nansum(-(w * np.log(w)), axis=-1).mean(-1),), KW_ENT(c)))
+r2(S, "right", "torch-categorical", lambda c: ((lambda w: torch.distributions.Categorical(probs=torch.as_tensor(w)).entropy().mean(-1),),
+                                               KW_ENT(c)))
+r2(S, "right", "masked-log", lambda c: ((lambda w: -(w * np.ma.log(w).filled(0)).sum(-1).mean(-1),), KW_ENT(c)))
+
+S = "check_rollout_three"
+r2(S, "wrong", "right-multiplied", lambda c: (((lambda w: (lambda a: a[0] @ a[1] @ a[2])(
+    [(0.5 * l.mean(0) + 0.5 * np.eye(len(c.att))) for l in w]))(c.att.weights[:3].astype(float)),), KW_RO(c)), "順番が逆")
+r2(S, "wrong", "head-0-only", lambda c: ((rollout_np(c.att.weights[:3, :1].astype(float), 0.5),), KW_RO(c)), "ヘッド")
+r2(S, "wrong", "typed-3-decimals", lambda c: ((np.round(R3(c), 3),), KW_RO(c)), "小数 3 桁に丸めた値")
+r2(S, "wrong", "last-three-layers", lambda c: ((rollout_np(c.att.weights[-3:].astype(float), 0.5),), KW_RO(c)), "最後の 3 層")
+r2(S, "right", "list-of-lists", lambda c: ((R3(c).tolist(),), KW_RO(c)))
+r2(S, "right", "torch-requires-grad", lambda c: ((torch.tensor(R3(c), requires_grad=True),), KW_RO(c)))
+r2(S, "right", "float32", lambda c: ((R3(c).astype(np.float32),), KW_RO(c)))
+
+S = "check_stats_argmax"
+r2(S, "wrong", "unstack-idxmax", lambda c: ((c.stats["next"].unstack().idxmax(),), KW_ST(c)), "(層, ヘッド)")
+r2(S, "wrong", "row-of-stats", lambda c: ((c.stats.loc[NB(c)],), KW_ST(c)), "(層, ヘッド)")
+r2(S, "wrong", "layer-only-one-based", lambda c: ((((NB(c)[0] + 1) % 6, NB(c)[1]),), KW_ST(c)), "最大は第")
+r2(S, "right", "nlargest-index", lambda c: ((c.stats["next"].nlargest(1).index,), KW_ST(c)))
+r2(S, "right", "idxmax-of-frame", lambda c: ((c.stats.idxmax()["next"],), KW_ST(c)))
+r2(S, "right", "list-numpy-ints", lambda c: (([np.int64(v) for v in NB(c)],), KW_ST(c)))
+
+S = "check_word_weight"
+r2(S, "wrong", "other-head", lambda c: ((c.split[1].frame(0, 1).loc["uncovered", "extraordinarily"],), KW_WW(c)), "ヘッド")
+r2(S, "wrong", "two-pieces", lambda c: ((word_row(c).iloc[:2].sum(),), KW_WW(c)), "値が合っていません")
+r2(S, "wrong", "typed-3-decimals", lambda c: ((round(float(word_row(c).sum()), 3),), KW_WW(c)), "丸めた値を書き写して")
+r2(S, "wrong", "row-max", lambda c: ((c.split[1].frame(0, 0).loc["uncovered"].max(),), KW_WW(c)), "値が合っていません")
+r2(S, "right", "float32", lambda c: ((np.float32(word_row(c).sum()),), KW_WW(c)))
+r2(S, "right", "torch-requires-grad", lambda c: ((torch.tensor(float(word_row(c).sum()), requires_grad=True),), KW_WW(c)))
+r2(S, "right", "one-element-list", lambda c: (([float(word_row(c).sum())],), KW_WW(c)))
+
+S = "check_split_words"
+r2(S, "wrong", "alphabetical", lambda c: ((sorted(WANT_SW),), KW_SW(c)), "順番")
+r2(S, "wrong", "long-words", lambda c: (([w for w in c.v3.word_tokenizer.tokenize(JA_TEXT) if len(w) > 1],), KW_SW(c)), "合っていません")
+r2(S, "wrong", "whole-text", lambda c: (([JA_TEXT],), KW_SW(c)), "合っていません")
+r2(S, "wrong", "pieces-joined", lambda c: ((["昨 ##日", "手 ##作り", "マフ ##ィ ##ン"],), KW_SW(c)), "合っていません")
+r2(S, "right", "pandas-index", lambda c: ((pd.Index(WANT_SW),), KW_SW(c)))
+r2(S, "right", "numpy-str-items", lambda c: (([np.str_(w) for w in WANT_SW],), KW_SW(c)))
+r2(S, "right", "dict-word-count", lambda c: (({w: len(c.v3.subword_tokenizer.tokenize(w)) for w in WANT_SW},), KW_SW(c)))
+
+S = "check_particle_target"
+r2(S, "wrong", "max-over-heads", lambda c: (("猫", c.words_ja.labels[int(np.where(np.isfinite(particle_row(c.words_ja)),
+                                                                                 c.words_ja.weights[-1, :, 6].max(0), -np.inf).argmax())]),
+                                            KW_PT(c)), "ヘッドの最大")
+r2(S, "wrong", "one-based-position", lambda c: (("猫", int(particle_row(c.words_ja).argmax()) + 1), KW_PT(c)), "「を」")
+r2(S, "wrong", "guess-copied-as-answer", lambda c: (("犬", "犬"), KW_PT(c)), "ヘッド 0 だけ")
+r2(S, "right", "numpy-int", lambda c: (("猫", np.int64(particle_row(c.words_ja).argmax())), KW_PT(c)))
+r2(S, "right", "torch-argmax", lambda c: (("猫", torch.tensor(particle_row(c.words_ja)).argmax()), KW_PT(c)))
+r2(S, "right", "one-element-index", lambda c: (("猫", pd.Series(particle_row(c.words_ja), index=c.words_ja.labels).nlargest(1).index),
+                                               KW_PT(c)))
+
+S = "check_order_shares"
+r2(S, "wrong", "last-layer-only", lambda c: (({t: float((x.pair("追う", "犬") > x.pair("追う", "猫")).to_numpy()[-1].mean())
+                                               for t, x in c.order_atts.items()},), KW_OS(c)), "割合")
+r2(S, "wrong", "mean-difference", lambda c: (({t: float((x.pair("追う", "犬") - x.pair("追う", "猫")).to_numpy().mean())
+                                               for t, x in c.order_atts.items()},), KW_OS(c)), "割合")
+r2(S, "wrong", "typed-2-decimals", lambda c: (({t: round(v, 2) for t, v in order_shares(c.order_atts).items()},), KW_OS(c)), "丸めた値を書き写して")
+r2(S, "right", "one-column-dataframe", lambda c: ((pd.DataFrame({"share": order_shares(c.order_atts)}),), KW_OS(c)))
+r2(S, "right", "torch-values", lambda c: (({t: torch.tensor(v) for t, v in order_shares(c.order_atts).items()},), KW_OS(c)))
+r2(S, "right", "tuple-in-order", lambda c: ((tuple(order_shares(c.order_atts).values()),), KW_OS(c)))
+
+S = "check_entropy_pair"
+r2(S, "wrong", "entropy-of-head-mean", lambda c: ((float(checks.row_entropy(c.entropy_pair[0].weights.mean(1)).mean() / np.log(11)),
+                                                   EP(c)[1]), KW_EP(c)), "trained")
+r2(S, "wrong", "same-model-twice", lambda c: ((EP(c)[0], EP(c)[0]), KW_EP(c)), "untrained")
+r2(S, "wrong", "ln-of-words-only", lambda c: ((EP(c)[0] * np.log(11) / np.log(9), EP(c)[1] * np.log(11) / np.log(9)), KW_EP(c)),
+   "特殊トークンを除いた数")
+r2(S, "right", "rounded-within-float-noise", lambda c: ((EP(c)[0] + 1e-7, EP(c)[1] - 1e-7), KW_EP(c)))
+r2(S, "wrong", "log-n-minus-one", lambda c: ((EP(c)[0] * np.log(11) / np.log(10), EP(c)[1]), KW_EP(c)), "trained")
+r2(S, "wrong", "median", lambda c: ((float(np.median(checks._row_entropies(c.entropy_pair[0].weights)) / np.log(11)), EP(c)[1]),
+                                    KW_EP(c)), "trained")
+r2(S, "right", "float32", lambda c: (tuple(np.float32(v) for v in EP(c)), KW_EP(c)))
+r2(S, "right", "torch-requires-grad", lambda c: (tuple(torch.tensor(v, requires_grad=True) for v in EP(c)), KW_EP(c)))
+r2(S, "right", "mean-of-layer-means", lambda c: (tuple(float((checks.row_entropy(a.weights).mean(-1) / np.log(11)).mean())
+                                                       for a in c.entropy_pair[:2]), KW_EP(c)))
+
+S = "check_weight_vs_norm"
+r2(S, "wrong", "one-based-positions", lambda c: ((int(BW(c).argmax()) + 1, int(BN(c).argmax()) + 1), KW_WN(c)), "位置は 0 から数えます")
+r2(S, "wrong", "norm-other-layer", lambda c: ((int(BW(c).argmax()), int(c.norms[2, 1, 3].argmax())), KW_WN(c)), "ノルムで 1 位")
+r2(S, "right", "frame-idxmax", lambda c: ((c.att.frame(4, 1).loc["chased"].idxmax(), int(BN(c).argmax())), KW_WN(c)))
+r2(S, "right", "torch-argmax", lambda c: ((torch.tensor(BW(c)).argmax(), torch.tensor(BN(c)).argmax()), KW_WN(c)))
+r2(S, "right", "negative-positions", lambda c: ((int(BW(c).argmax()) - len(c.att), int(BN(c).argmax()) - len(c.att)), KW_WN(c)))
+
+S = "check_my_rollout"
+r2(S, "wrong", "n-hard-coded", lambda c: ((lambda w, r: rollout_np(w[..., :7, :7], r) if w.shape[-1] >= 7 else np.eye(7),), KW_MR(c)),
+   "my_rollout")
+r2(S, "wrong", "head-0-only", lambda c: ((lambda w, r: rollout_np(w[:, :1], r),), KW_MR(c)), "my_rollout")
+r2(S, "wrong", "right-multiplied", lambda c: ((lambda w, r: rollout_np(w[::-1], r).T.T if False else (
+    lambda a: np.linalg.multi_dot(a) if len(a) > 1 else a[0])([(1 - r) * l.mean(0) + r * np.eye(w.shape[-1]) for l in w]),), KW_MR(c)),
+   "順番が逆")
+r2(S, "right", "functools-reduce", lambda c: ((lambda w, r: __import__("functools").reduce(
+    lambda acc, l: ((1 - r) * l.mean(0) + r * np.eye(w.shape[-1])) @ acc, w, np.eye(w.shape[-1])),), KW_MR(c)))
+r2(S, "right", "torch-float32", lambda c: ((lambda w, r: rollout_torch(torch.as_tensor(w, dtype=torch.float32).double(), r),), KW_MR(c)))
+r2(S, "right", "dataframe-result", lambda c: ((lambda w, r: pd.DataFrame(rollout_np(w, r)),), KW_MR(c)))
+
+S = "check_masking_change"
+r2(S, "wrong", "typed-printed-3-decimals", lambda c: ((round(c.masking, 3),), KW_MC(c)), "丸めた値を書き写して")
+r2(S, "wrong", "squared-norms", lambda c: ((float(((hidden(c)[1] - hidden(c)[0]).norm() / hidden(c)[0].norm()) ** 2),), KW_MC(c)),
+   "値が合っていません")
+r2(S, "wrong", "norm-difference", lambda c: ((float(abs(hidden(c)[1].norm() - hidden(c)[0].norm()) / hidden(c)[0].norm()),), KW_MC(c)),
+   "値が合っていません")
+r2(S, "right", "one-element-list", lambda c: (([c.masking],), KW_MC(c)))
+r2(S, "right", "torch-requires-grad", lambda c: ((torch.tensor(c.masking, requires_grad=True),), KW_MC(c)))
+r2(S, "right", "one-element-tensor", lambda c: ((torch.tensor([c.masking]),), KW_MC(c)))
+
+S = "check_offset_accuracy"
+r2(S, "wrong", "typed-2-decimals", lambda c: (({k: round(v, 2) for k, v in oacc(c).items()},), KW_OA(c)), "丸めた値を書き写して")
+r2(S, "wrong", "abs-offset", lambda c: (({k: float(np.mean([abs(e["verb"] - e["obj"]) == k for e in c.examples])) for k in OFF5},),
+                                        KW_OA(c)), "向きが逆")
+r2(S, "wrong", "values-reversed", lambda c: ((dict(zip(OFF5, list(oacc(c).values())[::-1])),), KW_OA(c)), "向きが逆")
+r2(S, "right", "head-minus-dep", lambda c: (({k: float(np.mean([e["verb"] - e["obj"] == k for e in c.examples])) for k in OFF5},),
+                                            KW_OA(c)))
+r2(S, "right", "numpy-int-keys", lambda c: (({np.int64(k): np.float32(v) for k, v in oacc(c).items()},), KW_OA(c)))
+r2(S, "right", "one-column-dataframe", lambda c: ((pd.DataFrame({"acc": oacc(c)}),), KW_OA(c)))
+
+S = "check_relation_pairs"
+r2(S, "wrong", "lowercased", lambda c: (([(d.lower(), h.lower()) for d, h in det_pairs(c)],), KW_RP(c))
+   if any(w != w.lower() for p in det_pairs(c) for w in p) else (([(d, h.upper()) for d, h in det_pairs(c)],), KW_RP(c)), "組が違います")
+r2(S, "wrong", "heads-not-words", lambda c: (([(d, i) for d, i in zip(
+    [w for w, r in zip(c.example.words, c.example.relations) if r.split(":")[0] == "det"],
+    [h for h, r in zip(c.example.heads, c.example.relations) if r.split(":")[0] == "det"])],), KW_RP(c)), "単語")
+r2(S, "wrong", "other-relation", lambda c: (([(w, c.example.words[h - 1]) for w, h, r in zip(c.example.words, c.example.heads,
+                                                                                             c.example.relations) if r == "nsubj"],),
+                                            KW_RP(c)), "組が違います")
+r2(S, "right", "dataframe-values", lambda c: ((pd.DataFrame(det_pairs(c)).values,), KW_RP(c)))
+r2(S, "right", "zip-object", lambda c: ((zip(*zip(*det_pairs(c))),), KW_RP(c)))
+r2(S, "right", "numpy-str-pairs", lambda c: (([(np.str_(d), np.str_(h)) for d, h in det_pairs(c)],), KW_RP(c)))
+
+S = "check_head_accuracy"
+r2(S, "wrong", "denominator-all-words", lambda c: ((lambda m, h: head_acc(m, h) * int((np.array(h) > 0).sum()) / len(h),), {}),
+   "根")
+r2(S, "wrong", "n-hard-coded", lambda c: ((lambda m, h: head_acc(np.asarray(m)[:3, :3], list(h)[:3]),), {}), "正解率")
+r2(S, "wrong", "second-largest", lambda c: ((lambda m, h: float((np.argsort(np.asarray(m), -1)[:, -2] + 1 == np.array(h))[
+    np.array(h) > 0].mean()),), {}), "正解率")
+r2(S, "right", "diagonal-zero", lambda c: ((lambda m, h: float(((np.asarray(m) * (1 - np.eye(len(m)))).argmax(-1) + 1
+                                                                 == np.array(h))[np.array(h) > 0].mean()),), {}))
+r2(S, "right", "pandas", lambda c: ((lambda m, h: float(pd.DataFrame(np.where(np.eye(len(m), dtype=bool), -np.inf, m)).idxmax(axis=1)
+                                                        .add(1).eq(pd.Series(h)).loc[pd.Series(h) > 0].mean()),), {}))
+r2(S, "right", "returns-numpy-float32", lambda c: ((lambda m, h: np.float32(head_acc(m, h)),), {}))
+
+S = "check_treebank_offsets"
+r2(S, "wrong", "clipped-at-end-only", lambda c: ((_clip_variant(c, lo=None, rel="root"),), {**KW_TB(c), "relation": "root"}),
+   "0 = ROOT")
+r2(S, "wrong", "clipped-to-first-word", lambda c: ((_clip_variant(c, lo=1, rel="root"),), {**KW_TB(c), "relation": "root"}),
+   "ROOT (0) にします")
+r2(S, "right", "same-numbers-when-clipping-at-0-cannot-matter", lambda c: ((_clip_variant(c, lo=None),), KW_TB(c)))
+r2(S, "wrong", "typed-2-decimals", lambda c: (({k: round(v, 2) for k, v in offsets_by_hand(c.en, "amod", OFF6).items()},), KW_TB(c)),
+   "丸めた値を書き写して")
+r2(S, "right", "numpy-int-keys", lambda c: (({np.int64(k): v for k, v in offsets_by_hand(c.en, "amod", OFF6).items()},), KW_TB(c)))
+r2(S, "right", "one-column-dataframe", lambda c: ((pd.DataFrame({"acc": offsets_by_hand(c.en, "amod", OFF6)}),), KW_TB(c)))
+r2(S, "right", "string-keys", lambda c: (({f"{k:+d}": v for k, v in offsets_by_hand(c.en, "amod", OFF6).items()},), KW_TB(c)))
+
+
+def _clip_variant(c, lo, rel="amod"):
+    """Clipped only at the end (lo=None) or to the first word (lo=1) instead of ROOT; for amod (never the root)
+    the lower clip cannot change a number, so both give the right answer there; for root they do not."""
+    hits, total = {k: 0 for k in OFF6}, 0
+    for s in c.en:
+        n = len(s.heads)
+        for i, (h, r) in enumerate(zip(s.heads, s.relations), start=1):
+            if r.split(":")[0] == rel:
+                total += 1
+                for k in OFF6:
+                    pred = min(i + k, n)
+                    if lo is not None:
+                        pred = max(lo, pred)
+                    hits[k] += h == pred
+    return {k: hits[k] / total for k in OFF6}
+
+
+S = "check_order_flip"
+r2(S, "wrong", "first-minus-second-noun", lambda c: (({t: (1 if i == 0 else -1) * v for i, (t, v) in enumerate(
+    flip_diffs(c.order_flip()).items())}, "役割"), KW_OF(c)), "文によって違います")
+r2(S, "wrong", "query-key-swapped", lambda c: (({t: float(x.weights[2, 1, x.position("犬"), x.position("追う")]
+                                                         - x.weights[2, 1, x.position("猫"), x.position("追う")])
+                                                 for t, x in c.order_flip().items()}, "位置"), KW_OF(c)), "query と key が逆")
+r2(S, "wrong", "layer-head-swapped", lambda c: ((flip_diffs(c.order_flip(), layer=1, head=2), "位置"), KW_OF(c)), "順番が逆")
+r2(S, "wrong", "head-off-by-one", lambda c: ((flip_diffs(c.order_flip(), head=2), "位置"), KW_OF(c)), "1 つずれて")
+r2(S, "wrong", "a-only", lambda c: (({t: float(x.pair("追う", "犬").to_numpy()[2, 1]) for t, x in c.order_flip().items()}, "位置"),
+                                    KW_OF(c)), "引いていません")
+r2(S, "wrong", "absolute", lambda c: (({t: abs(v) for t, v in flip_diffs(c.order_flip()).items()}, "役割"), KW_OF(c)), "絶対値")
+r2(S, "wrong", "percent", lambda c: (({t: 100 * v for t, v in flip_diffs(c.order_flip()).items()}, "位置"), KW_OF(c)), "パーセント")
+r2(S, "wrong", "typed-3-decimals", lambda c: (({t: round(v, 3) for t, v in flip_diffs(c.order_flip()).items()}, "位置"), KW_OF(c)),
+   "小数 3 桁に丸めた値")
+r2(S, "wrong", "layer-mean", lambda c: ((flip_mean(c.order_flip(), 0), "位置"), KW_OF(c)), "層の平均")
+r2(S, "right", "torch-requires-grad", lambda c: (({t: torch.tensor(v, requires_grad=True) for t, v in flip_diffs(c.order_flip()).items()},
+                                                  "Position"), KW_OF(c)))
+r2(S, "right", "numpy-int-layer-head", lambda c: ((flip_diffs(c.order_flip()), "位置。"), {**KW_OF(c), "layer": np.int64(2),
+                                                                                          "head": np.int64(1)}))
 
 
 # ========================================== the tests ==========================================

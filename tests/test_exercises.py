@@ -447,9 +447,10 @@ def test_order_flip_check_accepts_other_forms_and_names_the_mistakes(capsys):
     fails(ex.check_order_flip, "ヘッドの平均", mean, "位置", **kw)
     off_by_one = {t: float(a.weights[1, 3, 5, a.position("犬")] - a.weights[1, 3, 5, a.position("猫")])
                   for t, a in atts.items()}
-    fails(ex.check_order_flip, "の差 の値が合っていません", off_by_one, "位置", **kw)
+    fails(ex.check_order_flip, "それは第 1 層ヘッド 3 の差です.*1 つずれて", off_by_one, "位置", **kw)   # the head it is
     swapped = dict(zip(diffs, list(diffs.values())[::-1]))
-    fails(ex.check_order_flip, "の差 の値が合っていません", swapped, "位置", **kw)
+    fails(ex.check_order_flip, "2 つの文の値が入れ替わっています", swapped, "位置", **kw)
+    fails(ex.check_order_flip, "の差 の値が合っていません", {t: v + 0.01 for t, v in diffs.items()}, "位置", **kw)
     fails(ex.check_order_flip, "辞書", list(diffs.values()), "位置", **kw)
     fails(ex.check_order_flip, "辞書", {"犬が猫を追う": 0.1}, "位置", **kw)
     fails(ex.check_order_flip, "数 1 つ", {t: [v, v] for t, v in diffs.items()}, "位置", **kw)

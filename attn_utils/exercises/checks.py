@@ -127,16 +127,16 @@ def check_softmax(my_softmax: Callable) -> str:
         want = softmax_rows(scores)
         if same(got, want, atol=1e-6, rtol=1e-5):
             continue
+        name = "my_softmax の出力"
         try:
             diagnose(got, want, _softmax_mistakes(scores), atol=1e-6, rtol=1e-5)
+            check_shape(got, scores.shape, name)
+            if not np.isfinite(got).all():
+                raise ExerciseError("NaN や inf が出ました。exp の前に各行の最大値を引きましょう。")
+            check_rows_sum_to_one(got, atol=1e-6, name=name)
+            check_close(got, want, atol=1e-6, rtol=1e-5, name=name)
         except ExerciseError as err:
             raise ExerciseError(f"{what} で: {err}") from None
-        name = f"{what} での my_softmax の出力"
-        check_shape(got, scores.shape, name)
-        if not np.isfinite(got).all():
-            raise ExerciseError(f"{what} で NaN や inf が出ました。exp の前に各行の最大値を引きましょう。")
-        check_rows_sum_to_one(got, atol=1e-6, name=name)
-        check_close(got, want, atol=1e-6, rtol=1e-5, name=name)
     return "行の和は 1、大きなスコアや離れた行でもあふれません。"
 
 
@@ -333,8 +333,16 @@ def check_scaling_entropy(entropy_scaled: Any, entropy_unscaled: Any, *, lm: Any
             raise ExerciseError(f"{name} に NaN があります: 重みがちょうど 0 の所で 0 × log 0 になっています。"
                                 "0 の項は 0 と数えましょう (例: np.log(np.where(w > 0, w, 1)))。")
         rows = _row_entropies(w)  # [layer, head, query]
+        other_w = unscaled if name == "entropy_scaled" else scaled
         diagnose(got, want, [
             ("log2 を使っていませんか? このシリーズのエントロピーは自然対数 (np.log, 単位 nat) です。", lambda: want / np.log(2)),
+            ("log10 を使っていませんか? このシリーズのエントロピーは自然対数 (np.log, 単位 nat) です。", lambda: want / np.log(10)),
+            ("層の順番が逆です: 第 0 層から順に、層ごとの値を並べます。", lambda: want[::-1]),
+            ("entropy_scaled と entropy_unscaled が同じ重みから計算されています: entropy_unscaled は "
+             "recompute_attention(..., scale=False) (√d で割らない) の重みで、entropy_scaled は √d で割った重み (既定) です。",
+             lambda: row_entropy(other_w).mean(-1)),
+            ("ヘッドを平均した重みのエントロピーになっています: 先にヘッドごと・行ごとにエントロピーを計算し、それから平均します "
+             "(平均した重みのエントロピーは、エントロピーの平均より大きくなります)。", lambda: row_entropy(w.mean(1))),
             ("ln n で割っていませんか? ここでは割らないエントロピー (nat) をそのまま平均します。", lambda: want / np.log(n)),
             ("Clark らの平滑化 ((1 - 1e-4) a + 1e-4 / n) をしていませんか? ここでは平滑化しない素のエントロピーです "
              "(差は 1e-3 ほどですが、見分けられます)。", lambda: _smoothed_entropy(w).mean(-1)),
@@ -526,6 +534,13 @@ def check_row_entropy(my_entropy: Callable, *, att: Any) -> str:
         if got.shape == rows.shape and got.shape != want.shape:
             raise ExerciseError(where + "出力が [layer, head, query] (行ごとのエントロピー) のままです。query について平均して "
                                 "[layer, head] にしましょう (.mean(axis=-1))。")
+        with np.errstate(all="ignore"):  # scipy.stats.entropy(w) without axis=: normalised along axis 0 (layers)
+            p0 = w / w.sum(0, keepdims=True)  # 0 / 0 = NaN where a column is all zeros, as scipy gives
+            terms = np.where(np.isnan(p0), np.nan, -p0 * np.log(np.where(p0 > 0, p0, 1.0)))
+            scipy_axis0 = terms.sum(0).mean(-1)
+        if same(got, scipy_axis0, atol=1e-5, rtol=1e-6):
+            raise ExerciseError(where + "scipy.stats.entropy は axis を指定しないと最初の軸 (axis=0、ここでは層) で計算します。"
+                                "行ごとなら axis=-1 を付けましょう: scipy.stats.entropy(w, axis=-1).mean(-1)。")
         if np.isnan(got).any():
             raise ExerciseError(where + "重みが 0 の所で NaN になりました (0 × log 0)。0 の項は 0 として数えましょう "
                                 "(例: np.log(np.where(w > 0, w, 1)))。")
@@ -602,6 +617,8 @@ def check_rollout_three(rolled: Any, *, att: Any) -> str:
             ("全部の層を掛けていませんか? 第 0〜2 層の 3 層だけです (range(3))。", lambda: rollout_layers(w_all)),
             ("2 層しか掛けていません: 第 0、1、2 層の 3 層です (range(3))。", lambda: rollout_layers(w_all[:2])),
             ("第 1〜3 層を掛けていませんか? 層は 0 から数えます: 第 0、1、2 層 (range(3))。", lambda: rollout_layers(w_all[1:4])),
+            ("最後の 3 層を掛けていませんか? 最初の 3 層、第 0〜2 層です (weights[:3])。", lambda: rollout_layers(w_all[-3:])),
+            ("ヘッド 0 だけを使っていませんか? 各層でヘッドを平均します (layer.mean(axis=0))。", lambda: rollout_layers(w[:, :1])),
         ], atol=2e-6, rtol=1e-5)
         check_rows_sum_to_one(got, atol=1e-5, name="rolled")
         check_close(got, want, atol=2e-6, rtol=1e-5, name="rolled")
@@ -666,6 +683,9 @@ def check_word_weight(weight: Any, *, pieces: Any, words: Any, layer: int, head:
         ("別の層を見ていませんか? 問題の層とヘッド (第 0 層・ヘッド 0) の表を使います。",
          lambda: words.frame(-1, head).loc[query, word]),
     ]
+    n_heads = int(np.shape(words.weights)[1]) if hasattr(words, "weights") else 0  # hand-built stand-ins may lack it
+    cands += [(f"ヘッド {h2} の重みです: 問題のヘッド ({head}) の表を使います (words.frame(layer, head))。",
+               (lambda h2=h2: words.frame(layer, h2).loc[query, word])) for h2 in range(n_heads) if h2 != head % n_heads]
     positions = _piece_positions(pieces, words, word)
     try:
         qrow = np.asarray(pieces.weights, dtype=float)[layer, head, pieces.position(query)]

@@ -14,6 +14,7 @@ from .checks import _guess_verdict, _rollout_mistakes, _smoothed_entropy, rollou
 from .core import (
     ExerciseError,
     _short,
+    as_layer_head,
     call_learner,
     check_close,
     check_shape,
@@ -40,6 +41,8 @@ def _as_list(answer: Any, name: str, what: str) -> list:
     if hasattr(answer, "tolist") and not is_tensor(answer):
         return list(answer.tolist())
     if isinstance(answer, (list, tuple)):
+        return list(answer)
+    if hasattr(answer, "__iter__") and hasattr(answer, "__next__"):  # zip(...), map(...), a generator: read it once
         return list(answer)
     raise ExerciseError(f"{name} は{what}のリストのはずですが、{type(answer).__name__} でした。")
 
@@ -103,6 +106,8 @@ def check_particle_target(prediction: Any, answer: Any, *, words: Any, particle:
         ("別の層を見ていませんか? 最終層は layer=-1 です (0 から数えて)。", lambda: _particle_scores(w, toks, q, other_layer)),
         ("ヘッド 0 だけを見ていませんか? 全ヘッドの平均 (mean(axis=0)) を使います。",
          lambda: _particle_scores(w, toks, q, layer, heads=0)),
+        ("ヘッドの最大を取っていませんか? 全ヘッドの平均 (mean(axis=0)) を使います。",
+         lambda: np.where(np.isfinite(scores), w[layer, :, q].max(0), -np.inf)),
         (f"それは「{particle}」を見ている単語 (列) です。行 = query なので、「{particle}」の行で最大の単語を探します。",
          lambda: np.where(np.isfinite(scores), w[layer, :, :, q].mean(0), -np.inf)),
     ])
@@ -111,21 +116,33 @@ def check_particle_target(prediction: Any, answer: Any, *, words: Any, particle:
             f"({scores[pos]:.2f}; {how} で答えました)。{verdict}")
 
 
+def _values_by_text(values: Any, texts: Sequence[str], name: str, what: str) -> dict[str, float]:
+    """``{text: number}`` from a dict, a pandas Series indexed by the texts or a one-column DataFrame."""
+    __tracebackhide__ = True
+    if hasattr(values, "columns") and hasattr(values, "squeeze"):  # a DataFrame of one column (or one row)
+        if 1 not in values.shape:
+            raise ExerciseError(f"{name} の表が {values.shape[0]} 行 {values.shape[1]} 列です。文をキーにした辞書 "
+                                f"{{文: {what}}} (または 1 列の表) にしましょう。")
+        values = values.squeeze(axis=1 if values.shape[1] == 1 else 0)
+    if hasattr(values, "to_dict") and hasattr(values, "index"):
+        values = values.to_dict()
+    if not isinstance(values, Mapping):
+        raise ExerciseError(f"{name} は文をキーにした辞書 {{文: {what}}} のはずですが、{type(values).__name__} でした。")
+    keys = [str(k) for k in values]
+    if set(keys) != set(texts) or len(keys) != len(texts):
+        raise ExerciseError(f"{name} は文をキーにした辞書にしましょう: キーは {list(texts)} のはずですが、{keys} でした。")
+    by_key = {str(k): v for k, v in values.items()}
+    return {t: to_number(by_key[t], f"「{t}」の{what}") for t in texts}
+
+
 def _shares_by_text(shares: Any, texts: Sequence[str], name: str) -> dict[str, float]:
-    """``{text: share}`` from a dict, a pandas Series (index = texts) or a list in the order of ``texts``."""
-    if hasattr(shares, "to_dict") and hasattr(shares, "index") and not hasattr(shares, "columns"):
-        shares = shares.to_dict()
-    if isinstance(shares, Mapping):
-        keys = [str(k) for k in shares]
-        if set(keys) != set(texts):
-            raise ExerciseError(f"{name} は文をキーにした辞書にしましょう: キーは {list(texts)} のはずですが、{keys} でした。")
-        return {t: to_number(shares[t], f"「{t}」の割合") for t in texts}
+    """``{text: share}`` from a dict, a pandas Series (index = texts), a one-column DataFrame or a list in the order of ``texts``."""
     if isinstance(shares, (list, tuple, np.ndarray)) or is_tensor(shares):
         values = to_array(shares, name).ravel()
         if values.size != len(texts):
             raise ExerciseError(f"{name} は文をキーにした辞書 {{文: 割合}} にしましょう ({len(texts)} 文: {list(texts)})。")
         return dict(zip(texts, map(float, values)))
-    raise ExerciseError(f"{name} は文をキーにした辞書 {{文: 割合}} のはずですが、{type(shares).__name__} でした。")
+    return _values_by_text(shares, texts, name, "割合")
 
 
 @exercise("練習 (語順を入れ替える)", expects="文をキーにした辞書 {文: 割合 (0〜1)}")
@@ -153,12 +170,27 @@ def check_order_shares(shares: Any, *, atts: Mapping[str, Any], query: str, a: s
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-#: Accepted spellings of the three readings of :func:`check_order_flip`.
+#: Accepted spellings of the three readings of :func:`check_order_flip` (compared after stripping blanks,
+#: quotes and a final 。, English case-insensitively).
 ORDER_READINGS = {"役割": "役割", "role": "役割", "位置": "位置", "position": "位置",
                   "決められない": "決められない", "どちらとも言えない": "決められない", "undecided": "決められない"}
 
 
-@exercise("練習 (語順を入れ替える: 1 つのヘッドで)")
+def _reading_of(reading: Any) -> str:
+    """One of the three readings from the learner's string (English spellings too)."""
+    __tracebackhide__ = True
+    choices = "\"役割\"、\"位置\"、\"決められない\" のどれか"
+    if not isinstance(reading, str):
+        raise ExerciseError(f"reading は {choices} (文字列) にしましょう。いまは {type(reading).__name__} ({_short(reading, 40)}) です。")
+    text = reading.strip().strip("\"'「」『』").strip().rstrip("。.").strip()
+    found = ORDER_READINGS.get(text, ORDER_READINGS.get(text.lower()))
+    if found is None:
+        raise ExerciseError(f"reading は {choices} にしましょう。いまは {reading!r} です。")
+    return found
+
+
+@exercise("練習 (語順を入れ替える: 1 つのヘッドで)",
+          expects="diffs は文をキーにした辞書 {文: 差 (数 1 つ)}、reading は \"役割\"、\"位置\"、\"決められない\" のどれか")
 def check_order_flip(diffs: Any, reading: Any, *, atts: Mapping[str, Any], query: str, a: str, b: str,
                      layer: int, head: int, threshold: float = 0.05) -> str:
     """``diffs[text]`` = weight(query -> a) - weight(query -> b) in one head; ``reading`` by the rule below.
@@ -166,44 +198,87 @@ def check_order_flip(diffs: Any, reading: Any, *, atts: Mapping[str, Any], query
     Rule (stated in the notebook before measuring): both ``|diff| >= threshold`` and the same sign ->
     "役割" (the same noun wins in both orders); both ``>= threshold`` and opposite signs -> "位置"
     (the noun in the same place wins); otherwise "決められない".
+
+    ``diffs`` may be a dict, a pandas Series indexed by the texts or a one-column DataFrame; each value
+    one number in any form (float, numpy scalar, 0-d tensor). A list is refused: it does not say which
+    difference belongs to which sentence. ``layer`` and ``head`` are 0-based (negative from the end).
     """
-    if hasattr(diffs, "to_dict") and not isinstance(diffs, Mapping):
-        diffs = diffs.to_dict()                                   # a pandas Series indexed by the texts
-    if not isinstance(diffs, Mapping) or set(diffs) != set(atts):
-        raise ExerciseError(f"diffs は文をキーにした辞書にしましょう: {list(atts)}")
-    L = H = None
-    want = {}
-    for text, att in atts.items():
-        L, H = att.layer_index(layer), att.head_index(head)
-        w = att.weights[L, H, att.position(query)].astype(np.float64)
-        want[text] = float(w[att.position(a)] - w[att.position(b)])
-    got = {}
-    for text in atts:
-        value = diffs[text]
-        try:
-            got[text] = float(np.asarray(value, dtype=np.float64).reshape(()))
-        except (TypeError, ValueError):
-            raise ExerciseError(f"「{text}」の値は数 1 つにしましょう (いまは {type(value).__name__})。") from None
-    if all(abs(got[t] + want[t]) < 1e-5 for t in atts) and any(abs(want[t]) > 1e-5 for t in atts):
-        raise ExerciseError(f"符号が逆です: 「{query}→{a}」から「{query}→{b}」を引きます。")
-    for text, att in atts.items():
-        mean_heads = att.weights[L, :, att.position(query)].mean(0).astype(np.float64)
-        if abs(got[text] - want[text]) > 1e-5 and abs(got[text] - (mean_heads[att.position(a)]
-                                                                   - mean_heads[att.position(b)])) < 1e-5:
-            raise ExerciseError(f"「{text}」がヘッドの平均になっています。ヘッド {H} だけを使います。")
-        check_close(got[text], want[text], atol=1e-5, name=f"「{text}」の差")
-    if not isinstance(reading, str) or reading.strip() not in ORDER_READINGS:
-        raise ExerciseError("reading は \"役割\"、\"位置\"、\"決められない\" のどれかにしましょう。")
-    d = list(want.values())
+    texts = list(atts)
+    first = next(iter(atts.values()))
+    w_all = {t: np.asarray(att.weights, dtype=np.float64) for t, att in atts.items()}
+    L, H = (int(s) for s in first.weights.shape[:2])
+    layer, head = as_layer_head((layer, head), "layer, head", (L, H))
+    if isinstance(diffs, (list, tuple, np.ndarray)) or is_tensor(diffs):
+        raise ExerciseError(f"diffs は文をキーにした辞書 {{文: 差}} にしましょう: リストでは、どの差がどちらの文のものか"
+                            f"分かりません (文: {texts})。")
+    got = _values_by_text(diffs, texts, "diffs", "差")
+    pos = {t: (att.position(query), att.position(a), att.position(b)) for t, att in atts.items()}
+
+    def diff(l: Any = None, h: Any = None, q_is_key: bool = False, x: str = "a", y: str = "b",
+             texts_: Sequence[str] = texts) -> np.ndarray:
+        """What a learner computes: the head (l, h) (None = mean), query and key swapped, other nouns."""
+        out = []
+        for t in texts_:
+            q, ia, ib = pos[t]
+            ix, iy = {"a": ia, "b": ib}[x], {"a": ia, "b": ib}[y]
+            w = w_all[t]
+            w = w.mean(0, keepdims=True) if l is None else w[[l]]
+            w = w.mean(1, keepdims=True) if h is None else w[:, [h]]
+            w = w[0, 0]
+            row_x, row_y = (w[ix, q], w[iy, q]) if q_is_key else (w[q, ix], w[q, iy])
+            out.append(row_x - row_y)
+        return np.array(out)
+
+    want = diff(layer, head)
+    g = np.array([got[t] for t in texts])
+    tol = dict(atol=1e-5, rtol=0)
+    if not same(g, want, **tol):
+        qa, qb = f"「{query} → {a}」", f"「{query} → {b}」"
+        cands: list[tuple[str, Callable[[], Any]]] = [
+            (f"符号が逆です: {qa}の重みから{qb}の重みを引きます (a − b)。", lambda: -want),
+            (f"2 つの文の値が入れ替わっています: キーの文の差を入れましょう (文: {texts})。", lambda: want[::-1]),
+            ("差の絶対値になっています: 符号 (どちらの名詞が大きいか) が読み方を決めるので、符号付きの差のままにします。",
+             lambda: np.abs(want)),
+            (f"引き算の順番が文によって違います: どちらの文でも{qa} − {qb} (名詞で引きます。何番目の名詞かではありません)。",
+             lambda: want * np.array([1, -1] + [1] * (len(want) - 2))),
+            (f"引き算の順番が文によって違います: どちらの文でも{qa} − {qb} (名詞で引きます。何番目の名詞かではありません)。",
+             lambda: want * np.array([-1, 1] + [1] * (len(want) - 2))),
+            (f"query と key が逆です: {query} の行 ({query} が見る側) の重みです (att.pair({query!r}, {a!r}))。",
+             lambda: diff(layer, head, q_is_key=True)),
+            (f"ヘッドの平均になっています。第 {layer} 層のヘッド {head} だけを使います。", lambda: diff(layer, None)),
+            (f"層の平均になっています。第 {layer} 層のヘッド {head} だけを使います。", lambda: diff(None, head)),
+            ("全層・全ヘッドの平均になっています。1 つのヘッド (layer, head) だけを使います。", lambda: diff(None, None)),
+            (f"{qb}を引いていません: 差 ({qa} − {qb}) にしましょう。", lambda: np.array(
+                [w_all[t][layer, head, pos[t][0], pos[t][1]] for t in texts])),
+            (f"{qb}だけになっています: {qa}から{qb}を引いた差にしましょう。", lambda: np.array(
+                [w_all[t][layer, head, pos[t][0], pos[t][2]] for t in texts])),
+            ("パーセント (×100) になっています: 重みの差 (-1〜1) のままにしましょう。", lambda: want * 100),
+            (f"比 ({qa} ÷ {qb}) になっています: 差 (引き算) にしましょう。", lambda: np.array(
+                [w_all[t][layer, head, pos[t][0], pos[t][1]] / w_all[t][layer, head, pos[t][0], pos[t][2]] for t in texts])),
+        ]
+        diagnose(g, want, cands, **tol)  # (diagnose also names values rounded to the printed digits)
+        for l2, h2 in np.ndindex(L, H):  # the right computation on another head: say which one, and why it may be
+            if (l2, h2) != (layer, head) and same(g, diff(l2, h2), **tol):
+                hint = ""
+                if (l2, h2) == (head, layer):
+                    hint = " (層, ヘッド) の順番が逆ではありませんか? pair(...) の表は [layer, head] (行 = 層、列 = ヘッド) です。"
+                elif (l2, h2) in ((layer - 1, head - 1), (layer + 1, head + 1)) or (l2 == layer and abs(h2 - head) == 1) \
+                        or (h2 == head and abs(l2 - layer) == 1):
+                    hint = " 番号が 1 つずれていませんか? layer と head は 0 から数えた番号です (そのまま [layer, head] で引きます)。"
+                raise ExerciseError(f"それは第 {l2} 層ヘッド {h2} の差です。第 {layer} 層ヘッド {head} の差を入れましょう。{hint}")
+        for t, x, y in zip(texts, g, want):
+            check_close(x, y, name=f"「{t}」の差", **tol)
+    right_reading = _reading_of(reading)
+    d = list(want)
     big = all(abs(x) >= threshold for x in d)
     right = ("役割" if np.sign(d[0]) == np.sign(d[1]) else "位置") if big else "決められない"
     values = "、".join(f"{v:+.3f}" for v in d)
-    if ORDER_READINGS[reading.strip()] != right:
+    if right_reading != right:
         why = (f"差は {values} で、どちらかの大きさが {threshold} に届きません" if not big else
                f"差は {values} で、2 文で符号が{'同じ' if right == '役割' else '逆'}です")
         raise ExerciseError(f"読み方が違います: {why}。決めておいた規則では「{right}」です。")
     note = " (2 文とも同じ名詞なので、名詞そのものに沿う可能性は残ります)" if right == "役割" else ""
-    return f"第 {L} 層・ヘッド {H}: 差 {values} → {right}{note}"
+    return f"第 {layer} 層・ヘッド {head}: 差 {values} → {right}{note}"
 
 
 def _normalised_entropy(weights: np.ndarray) -> float:
@@ -232,6 +307,8 @@ def check_entropy_pair(trained: Any, untrained: Any, *, att_trained: Any, att_un
              lambda: want * np.log(n)),
             ("log2 でエントロピーを計算して ln n で割っていませんか? 自然対数 np.log で計算しましょう。", lambda: want / np.log(2)),
             ("ln n ではなく n で割っていませんか? np.log(n) で割ります。", lambda: want * np.log(n) / n),
+            ("特殊トークンを除いた数で ln を取っていませんか? n は行の長さ (特殊トークンも含むトークン数、len(att)) です。",
+             lambda: want * np.log(n) / np.log(n - 2)),
             ("Clark らの平滑化 ((1 - 1e-4) a + 1e-4 / n) をしていませんか? ここでは平滑化しない素のエントロピーです。",
              lambda: float(_smoothed_entropy(w).mean() / np.log(n))),
             ("query について平均ではなく合計していませんか?", lambda: want * n),
@@ -352,6 +429,8 @@ def check_masking_change(change: Any, *, lm: Any, text: str, query: str, token: 
 def _offset_dict(accuracy: Any, offsets: Sequence[int], name: str) -> dict[int, float]:
     """``{k: accuracy}`` from a dict (int or "+1" keys), a pandas Series indexed by k, or a list in the order of offsets."""
     offsets = [int(k) for k in offsets]
+    if hasattr(accuracy, "columns") and hasattr(accuracy, "squeeze") and accuracy.shape[1] == 1:
+        accuracy = accuracy.iloc[:, 0]  # a DataFrame of one column, indexed by k
     if hasattr(accuracy, "to_dict") and hasattr(accuracy, "index") and not hasattr(accuracy, "columns"):
         accuracy = accuracy.to_dict()
     if isinstance(accuracy, Mapping):
@@ -378,13 +457,14 @@ def _judge_offsets(got: dict[int, float], want: dict[int, float], offsets: Seque
     __tracebackhide__ = True
     ks = [int(k) for k in offsets]
     g, w = np.array([got[k] for k in ks]), np.array([want[k] for k in ks])
-    if same(g, w, atol=1e-9, rtol=1e-9):
+    tol = dict(atol=1e-6, rtol=0)  # float32 accuracies pass; rounding to 4 printed digits (5e-5) does not
+    if same(g, w, **tol):
         return
     diagnose(g, w, [(hint, (lambda thunk=thunk: np.array([thunk()[k] for k in ks]))) for hint, thunk in cands] + [
         ("パーセント (×100) になっています: 正解率は 0〜1 の割合にしましょう。", lambda: w * 100),
-    ], atol=1e-9, rtol=1e-9)
+    ], **tol)
     for k in ks:
-        check_close(got[k], want[k], atol=1e-9, rtol=1e-9, name=f"オフセット {k:+d} の正解率")
+        check_close(got[k], want[k], name=f"オフセット {k:+d} の正解率", **tol)
 
 
 @exercise("練習 (固定オフセットの基準を自分で計算する)", expects="オフセットをキーにした辞書 {k: 正解率 (0〜1)}")
@@ -453,8 +533,9 @@ def check_relation_pairs(pairs: Any, *, sentence: Any, relation: str) -> str:
     got = _pairs_of(pairs)
     if got == want:
         return f"{relation}: {want}"
-    if got and all(isinstance(a, (int, np.integer)) for p in got for a in p):
-        raise ExerciseError("番号ではなく単語で答えましょう: (example.words[i], example.words[h - 1]) の組です。")
+    if got and any(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for p in got for a in p):
+        raise ExerciseError("番号ではなく単語で答えましょう: (example.words[i], example.words[h - 1]) の組です "
+                            "(heads の番号 h は 1 始まりなので、主辞の単語は words[h - 1])。")
     if got == [(h, d) for d, h in want]:
         raise ExerciseError("組の順番が逆です: (依存する単語, その主辞) の順にしましょう。")
     if got == pairs_with(lambda h: words[h] if 0 <= h < len(words) else "ROOT") or \
@@ -549,7 +630,8 @@ def _as_sentences(sentences: Sequence[Any]) -> list[Any]:
 
 
 def _offset_counts(sentences: Sequence[Any], relation: str, offsets: Sequence[int], *, clip: bool = True,
-                   sign: int = 1, start: int = 1, exact: bool = False, count: bool = False) -> dict[int, float]:
+                   sign: int = 1, start: int = 1, exact: bool = False, count: bool = False, low: int = 0
+                   ) -> dict[int, float]:
     """What a learner computes with one of the common slips (unclipped, flipped, 0-based, subtypes left out, counts)."""
     hits = {k: 0 for k in offsets}
     unclipped = {k: 0 for k in offsets}
@@ -564,7 +646,7 @@ def _offset_counts(sentences: Sequence[Any], relation: str, offsets: Sequence[in
             for k in offsets:
                 pred = i + sign * k
                 if clip:
-                    pred = max(0, min(pred, n))
+                    pred = max(low, min(pred, n))
                 hits[k] += int(h == pred)
     return {k: (hits[k] if count else hits[k] / max(total, 1)) for k in offsets}
 
@@ -594,6 +676,8 @@ def check_treebank_offsets(accuracy: Any, *, sentences: Sequence[Any], relation:
         ("文の端で切り詰めていません: 予測 i + k が文の外に出たら、端の単語にします (0 より前は 0 = ROOT、最後の単語より後は"
          "最後の単語; max(0, min(i + k, n)))。Clark らと au.syntax_baseline の定義です。",
          lambda: _offset_counts(sents, relation, ks, clip=False)),
+        ("文の前の端で、最初の単語 (1) に切り詰めていませんか? 0 より前は ROOT (0) にします (max(0, min(i + k, n)))。",
+         lambda: _offset_counts(sents, relation, ks, low=1)),
         ("オフセットの向きが逆です: k = +1 は「すぐ右の単語」(i + 1) です。", lambda: _offset_counts(sents, relation, ks, sign=-1)),
         ("オフセットの向きが逆です: k = +1 は「すぐ右の単語」(i + 1) です。",
          lambda: _offset_counts(sents, relation, ks, sign=-1, clip=False)),

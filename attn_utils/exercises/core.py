@@ -229,6 +229,8 @@ def to_array(answer: Any, name: str = "答え") -> np.ndarray:
         t = answer.detach().cpu()
         answer = t.double().numpy() if t.is_floating_point() else t.numpy()
     elif hasattr(answer, "to_numpy") and not isinstance(answer, np.ndarray):  # pandas Series / DataFrame
+        if getattr(answer, "ndim", 1) == 2 and answer.shape[1] == 1 and answer.shape[0] != 1:
+            answer = answer.iloc[:, 0]  # a DataFrame of one column stands for its column
         answer = answer.to_numpy()
     if isinstance(answer, (str, bytes)):
         raise ExerciseError(f"{name} は数 (または数の配列) のはずですが、文字列 {_short(answer)} でした。")
@@ -284,6 +286,14 @@ def diagnose(got: Any, want: Any, candidates: Iterable[tuple[str, Callable[[], A
             continue
         if same(got, value, atol, rtol) and not same(want, value, atol, rtol):
             raise ExerciseError(hint)
+    try:
+        rounded = [np.round(np.asarray(want, dtype=np.float64), digits) for digits in (1, 2, 3, 4)]
+    except Exception:
+        return
+    for digits, value in zip((1, 2, 3, 4), rounded):
+        if same(got, value, atol, rtol) and not same(want, value, atol, rtol):
+            raise ExerciseError(f"表示を小数 {digits} 桁に丸めた値を書き写していませんか? 丸める前の、計算した値そのものを"
+                                "入れましょう (表示の丸めは読むためのものです)。")
 
 
 # --- the generic checks -----------------------------------------------------------------------
@@ -422,6 +432,13 @@ def as_layer_head(answer: Any, name: str = "答え", shape: Sequence[int] | None
     """
     __tracebackhide__ = True
     pair = None
+    if not isinstance(answer, (str, bytes, Mapping)) and hasattr(answer, "__len__") and not is_tensor(answer):
+        try:  # a one-element list / MultiIndex / array holding the pair (stats[col].nlargest(1).index)
+            inner = list(answer)[0] if len(answer) == 1 else None
+        except Exception:
+            inner = None
+        if inner is not None and not isinstance(inner, (str, bytes)) and hasattr(inner, "__len__") and len(inner) in (2, 3):
+            answer = inner
     if isinstance(answer, Mapping) and "layer" in answer and "head" in answer:
         pair = (_integral(answer["layer"]), _integral(answer["head"]))
     elif isinstance(answer, bytes):
@@ -561,6 +578,9 @@ def judge_key(answer: Any, scores: np.ndarray, labels: Sequence[str], name: str,
     if np.isfinite(scores[pos]) and np.isclose(scores[pos], top, rtol=1e-6, atol=1e-9):
         return pos, how
     hints = []  # every mistake that gives this answer (one answer can fit two slips)
+    if how.startswith("位置") and _integral(_flatten_single(answer)) is not None and _integral(_flatten_single(answer)) > 0 \
+            and np.isfinite(scores[pos - 1]) and np.isclose(scores[pos - 1], top, rtol=1e-6, atol=1e-9):
+        hints.append(f"位置が 1 つずれていませんか? 位置は 0 から数えます (いちばん大きいのは位置 {pos - 1} の {labels[pos - 1]!r})。")
     for hint, thunk in candidates:
         try:
             with np.errstate(all="ignore"):
