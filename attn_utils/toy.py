@@ -106,7 +106,9 @@ def _sentence(c: _Content, order: str, sent_id: str) -> Sentence:
     links: list[Any] = []  # the head as a key: "verb", "subj", "obj", "open"
 
     def add(word: str, rel: str, head: str) -> None:
-        words.append(word), rels.append(rel), links.append(head)
+        words.append(word)
+        rels.append(rel)
+        links.append(head)
 
     def noun_phrase(noun: str, adj: str | None, particle: str, rel: str, key: str) -> None:
         if adj:
@@ -426,8 +428,9 @@ def verb_accuracy(lm: LoadedModel, sentences: Sequence[Sentence], batch_size: in
         rows = torch.arange(len(chunk))
         gold = ids[rows, verb].clone()
         ids[rows, verb] = lm.tokenizer.mask_token_id
+        device = next(lm.model.parameters()).device
         with torch.inference_mode():
-            logits = lm.model(input_ids=ids, attention_mask=attn).logits  # [sentence, token, vocab]
+            logits = lm.model(input_ids=ids.to(device), attention_mask=attn.to(device)).logits  # [sentence, token, vocab]
         pred = logits[rows, verb].argmax(-1).cpu()
         for p, gd in zip(pred.tolist(), gold.tolist()):
             exact += p == gd
