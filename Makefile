@@ -14,7 +14,7 @@ PIP_FROM   := $(if $(WHEELHOUSE),--no-index --find-links $(abspath $(WHEELHOUSE)
 # Where a CPU-only torch can be had (Linux): e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 
-.PHONY: setup run test unit nbval test-oldest test-colab bench lab scrub figures clean wheelhouse fast mutate mutation-report
+.PHONY: setup run test unit nbval test-oldest test-colab bench lab scrub figures clean wheelhouse fast mutate mutation-report toy-seeds
 
 setup: $(STAMP)
 
@@ -98,6 +98,12 @@ build/env-%/.installed: constraints/%.txt pyproject.toml tools/constraints.py
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	MPLBACKEND=Agg $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+## make toy-seeds: notebook 07's seed study (a toy BERT per corpus and seed, ~10 minutes on 1 thread);
+## rewrites attn_utils/data/toy_seeds.json, which the notebook reads and checks against its live seed-0 runs
+TOY_SEEDS ?= 5
+toy-seeds: $(STAMP)
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python -m attn_utils.toy --seeds $(TOY_SEEDS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

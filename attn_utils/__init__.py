@@ -39,7 +39,7 @@ from .models import (
     untrained_twin,
 )
 from .probing import load_probe_set, probe_baseline, probe_heads, probe_holdout
-from . import roles
+from . import roles, toy
 from .plot import (
     plot_grid,
     plot_heads,

@@ -92,8 +92,8 @@ def measured_seconds():
     return {nb: int(sec) for nb, sec in rows}
 
 
-def test_the_series_has_six_numbered_notebooks():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+def test_the_series_has_seven_numbered_notebooks():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
 def test_no_inserter_script_keeps_a_second_copy_of_the_exercises():

@@ -10,6 +10,7 @@ summing to 1, argmax, type); ``checks`` (notebooks 01-03) and ``checks_further``
 from . import checks, checks_further
 from .checks import *  # noqa: F401,F403
 from .checks_further import *  # noqa: F401,F403
+from .checks_toy import *  # noqa: F401,F403
 from .core import (
     GUESS_FIRST,
     NOT_YET,
