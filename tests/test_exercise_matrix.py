@@ -19,6 +19,7 @@ the bundled treebanks; hand-built Attention objects where a notebook uses a Japa
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from functools import cached_property
 
 import matplotlib
@@ -197,6 +198,35 @@ class Ctx:
     @cached_property
     def example(self):
         return next(s for s in self.en if 8 <= len(s) <= 11 and {"det", "nsubj", "obj"} <= set(s.relations))
+
+    # --- notebook 07 (the toy Japanese of attn_utils.toy) ---
+    @cached_property
+    def toy_corpora(self):
+        from attn_utils import toy
+
+        return {order: toy.toy_corpus(order, 900, seed=0) for order in toy.ORDERS}  # scrambled: 433/900
+
+    @cached_property
+    def toy_effects(self):
+        """Hand-set RoleEffects ``[20 sentences, 2 layers, 4 heads]``, half of them OSV (a_is_second), so that
+        every slip below gives a number of its own."""
+        from attn_utils import roles
+
+        rng = np.random.default_rng(0)
+        role = rng.normal(0.1, 0.3, size=(20, 2, 4))
+        role[:, 1, 3] += np.where(np.arange(20) % 2 == 1, 0.35, 0.05)  # a head with both an R and a P
+        second = np.arange(20) % 2 == 1
+        return roles.RoleEffects(role, np.where(second[:, None, None], role, -role), np.abs(role) + 0.1, second, "verb->noun")
+
+    @cached_property
+    def toy_trained_effects(self):
+        """The effects of a toy BERT trained for a few steps on the scrambled corpus: the notebook's own object."""
+        from attn_utils import toy
+        from attn_utils.roles import role_position
+
+        lm = toy.train_toy_bert(self.toy_corpora["scrambled"], steps=12, seed=0, snapshots=[12], progress=False)[-1]
+        test = toy.held_out(12, seed=5, exclude=self.toy_corpora.values())
+        return role_position(lm, toy.role_items(test), direction="verb->noun")
 
 
 @pytest.fixture(scope="module")
@@ -1359,6 +1389,148 @@ r2(S, "right", "torch-requires-grad", lambda c: (({t: torch.tensor(v, requires_g
                                                   "Position"), KW_OF(c)))
 r2(S, "right", "numpy-int-layer-head", lambda c: ((flip_diffs(c.order_flip()), "位置。"), {**KW_OF(c), "layer": np.int64(2),
                                                                                           "head": np.int64(1)}))
+
+
+# ======================================= notebook 07 (the toy BERT) =======================================
+
+# --- check_subject_first ---
+S = "check_subject_first"
+KW_SF = lambda c: dict(corpora=c.toy_corpora)  # noqa: E731
+
+
+def sf_share(corpus, first=lambda s: s.relations.index("nsubj") < s.relations.index("obj")):
+    return float(np.mean([first(s) for s in corpus]))
+
+
+SF = lambda c: {o: sf_share(cp) for o, cp in c.toy_corpora.items()}  # noqa: E731
+add(S, "right", "dict-floats", lambda c: ((1.0, SF(c)), KW_SF(c)))
+add(S, "right", "series", lambda c: ((np.float64(0.5), pd.Series(SF(c), name="が の名詞が先の割合")), KW_SF(c)))
+add(S, "right", "torch-values", lambda c: ((torch.tensor(1.0), {k: torch.tensor(v) for k, v in SF(c).items()}), KW_SF(c)))
+add(S, "right", "one-column-dataframe", lambda c: (([0.9], pd.DataFrame({"share": SF(c)})), KW_SF(c)))
+add(S, "right", "numpy-1-element-words-index", lambda c: ((np.array([1.0]), {o: np.array([sf_share(
+    cp, lambda s: s.words.index("が") < s.words.index("を"))]) for o, cp in c.toy_corpora.items()}), KW_SF(c)))
+add(S, "right", "counted-with-float32", lambda c: ((1, {k: np.float32(v) for k, v in SF(c).items()}), KW_SF(c)))
+add(S, "wrong", "object-first", lambda c: ((1.0, {k: 1 - v for k, v in SF(c).items()}), KW_SF(c)), "を の名詞が先")
+add(S, "wrong", "corpora-swapped", lambda c: ((1.0, {"sov": SF(c)["scrambled"], "scrambled": SF(c)["sov"]}), KW_SF(c)),
+    "入れ替わって")
+add(S, "wrong", "percent", lambda c: ((1.0, {k: 100 * v for k, v in SF(c).items()}), KW_SF(c)), "パーセントで書いて")
+add(S, "wrong", "counts", lambda c: ((1.0, {o: float(sum(s.relations.index("nsubj") < s.relations.index("obj") for s in cp))
+                                             for o, cp in c.toy_corpora.items()}), KW_SF(c)), "文の数 (900) で割って")
+add(S, "wrong", "typed-printed-3-decimals", lambda c: ((1.0, pd.Series(SF(c)).round(3)), KW_SF(c)), "小数 3 桁に丸めた値")
+add(S, "wrong", "sov-counted-twice", lambda c: ((1.0, {o: SF(c)["sov"] for o in c.toy_corpora}), KW_SF(c)),
+    "どのコーパスにも 'sov' の値")
+add(S, "wrong", "scrambled-counted-twice", lambda c: ((1.0, {o: SF(c)["scrambled"] for o in c.toy_corpora}), KW_SF(c)),
+    "どのコーパスにも 'scrambled' の値")
+add(S, "wrong", "first-word-is-subject", lambda c: ((1.0, {o: sf_share(cp, lambda s: s.relations[0] == "nsubj")
+                                                           for o, cp in c.toy_corpora.items()}), KW_SF(c)), "文の先頭の単語")
+add(S, "wrong", "divided-by-both-corpora", lambda c: ((1.0, {k: v / 2 for k, v in SF(c).items()}), KW_SF(c)),
+    "全部のコーパスの文の数で割って")
+add(S, "wrong", "compared-heads", lambda c: ((1.0, {o: sf_share(cp, lambda s: s.heads[s.relations.index("nsubj")]
+                                                                   < s.heads[s.relations.index("obj")])
+                                                    for o, cp in c.toy_corpora.items()}), KW_SF(c)), "係り先 (heads)")
+add(S, "wrong", "half-assumed", lambda c: ((1.0, {"sov": 1.0, "scrambled": 0.5}), KW_SF(c)), "実際に数えた割合")
+add(S, "wrong", "far-off", lambda c: ((1.0, {"sov": 1.0, "scrambled": 0.3}), KW_SF(c)), "shares['scrambled'] が違います")
+add(S, "wrong", "guess-in-percent", lambda c: ((100, SF(c)), KW_SF(c)), "予想 my_guess は割合")
+add(S, "malformed", "guess-text", lambda c: (("100%", SF(c)), KW_SF(c)), "文字列")
+add(S, "malformed", "guess-bool", lambda c: ((True, SF(c)), KW_SF(c)), "True/False")
+add(S, "malformed", "list", lambda c: ((1.0, [1.0, 0.5]), KW_SF(c)), "どれがどのコーパス")
+add(S, "malformed", "one-key-missing", lambda c: ((1.0, {"sov": 1.0}), KW_SF(c)), "キーは")
+add(S, "malformed", "text-value", lambda c: ((1.0, {"sov": "abc", "scrambled": 0.5}), KW_SF(c)), "文字列")
+add(S, "malformed", "object-value", lambda c: ((1.0, {"sov": object(), "scrambled": 0.5}), KW_SF(c)), "読めませんでした")
+add(S, "malformed", "value-pair", lambda c: ((1.0, {"sov": [1.0, 1.0], "scrambled": 0.5}), KW_SF(c)), "数 1 つ")
+add(S, "malformed", "two-column-table", lambda c: ((1.0, pd.DataFrame({"a": SF(c), "b": SF(c)})), KW_SF(c)), "2 行 2 列")
+add(S, "malformed", "nan", lambda c: ((1.0, {"sov": 1.0, "scrambled": float("nan")}), KW_SF(c)), "0 での割り算")
+add(S, "note", "placeholders", lambda c: ((None, None), KW_SF(c)), ex.GUESS_FIRST)
+add(S, "note", "guess-empty-string", lambda c: (("", SF(c)), KW_SF(c)), ex.GUESS_FIRST)
+add(S, "note", "shares-None", lambda c: ((1.0, None), KW_SF(c)), ex.NOT_YET)
+add(S, "right", "verdict-guess-right", lambda c: ((1.0, SF(c)), KW_SF(c)), "予想どおり")
+add(S, "right", "verdict-guess-wrong", lambda c: ((0.5, SF(c)), KW_SF(c)), "予想 (0.5) とは違いました")
+
+# --- check_role_position_by_hand ---
+S = "check_role_position_by_hand"
+KW_RPH = lambda c, layer=1, head=3: dict(effects=c.toy_effects, layer=layer, head=head)  # noqa: E731
+
+
+def rp_by_hand(effects, layer=1, head=3):
+    d = np.asarray(effects.role)[:, layer, head]
+    second = np.asarray(effects.a_is_second)
+    return float(d.mean()), float(np.where(second, d, -d).mean())
+
+
+RP = lambda c: rp_by_hand(c.toy_effects)  # noqa: E731
+D = lambda c: c.toy_effects.role[:, 1, 3]  # noqa: E731
+SEC = lambda c: c.toy_effects.a_is_second  # noqa: E731
+add(S, "right", "floats", lambda c: (RP(c), KW_RPH(c)))
+add(S, "right", "R-P-properties", lambda c: ((c.toy_effects.R[1, 3], c.toy_effects.P[1, 3]), KW_RPH(c)))
+add(S, "right", "float32-and-1-element-array", lambda c: ((np.float32(RP(c)[0]), np.array([RP(c)[1]])), KW_RPH(c)))
+add(S, "right", "torch", lambda c: ((torch.tensor(D(c)).mean(), torch.tensor([RP(c)[1]])), KW_RPH(c)))
+add(S, "right", "list-and-series", lambda c: (([RP(c)[0]], pd.Series([RP(c)[1]])), KW_RPH(c)))
+add(S, "right", "negative-layer-head", lambda c: (RP(c), KW_RPH(c, layer=-1, head=-1)))
+add(S, "right", "trained-toy-model", lambda c: (rp_by_hand(c.toy_trained_effects, 1, 2),
+                                                dict(effects=c.toy_trained_effects, layer=1, head=2)))
+add(S, "wrong", "R-P-swapped", lambda c: (RP(c)[::-1], KW_RPH(c)), "入れ替わって")
+add(S, "wrong", "P-sign", lambda c: ((RP(c)[0], -RP(c)[1]), KW_RPH(c)), "符号が逆")
+add(S, "wrong", "P-second-inverted", lambda c: ((RP(c)[0], np.where(~SEC(c), D(c), -D(c)).mean()), KW_RPH(c)), "符号が逆")
+add(S, "wrong", "R-absolute", lambda c: ((np.abs(D(c)).mean(), RP(c)[1]), KW_RPH(c)), "絶対値")
+add(S, "wrong", "other-head", lambda c: ((c.toy_effects.R[0, 2], RP(c)[1]), KW_RPH(c)), "ほかのヘッド (層 0、ヘッド 2)")
+add(S, "wrong", "layer-head-swapped", lambda c: (rp_by_hand(c.toy_effects, 1, 0), KW_RPH(c, layer=0, head=1)), "順番が逆")
+add(S, "wrong", "R-one-order", lambda c: ((D(c)[SEC(c)].mean(), RP(c)[1]), KW_RPH(c)), "片方の語順")
+add(S, "wrong", "P-one-order", lambda c: ((RP(c)[0], D(c)[SEC(c)].mean()), KW_RPH(c)), "片方の語順")
+add(S, "wrong", "P-equals-R", lambda c: ((RP(c)[0], RP(c)[0]), KW_RPH(c)), "P が R と同じ")
+add(S, "wrong", "P-first-order-zeroed", lambda c: ((RP(c)[0], (D(c) * SEC(c)).mean()), KW_RPH(c)), "0 にしています")
+add(S, "wrong", "P-difference-of-means", lambda c: ((RP(c)[0], D(c)[SEC(c)].mean() - D(c)[~SEC(c)].mean()), KW_RPH(c)),
+    "語順ごとの平均の差")
+add(S, "wrong", "R-layer-mean", lambda c: ((c.toy_effects.role[:, 1].mean(), RP(c)[1]), KW_RPH(c)), "全ヘッドで平均")
+add(S, "wrong", "R-all-mean", lambda c: ((c.toy_effects.role.mean(), RP(c)[1]), KW_RPH(c)), "全部の層とヘッド")
+add(S, "wrong", "R-sum", lambda c: ((D(c).sum(), RP(c)[1]), KW_RPH(c)), "合計")
+add(S, "wrong", "R-is-P", lambda c: ((RP(c)[1], RP(c)[1]), KW_RPH(c)), "位置の効果 P")
+add(S, "wrong", "R-mass", lambda c: ((c.toy_effects.mass[:, 1, 3].mean(), RP(c)[1]), KW_RPH(c)), "mass")
+add(S, "wrong", "P-other-head", lambda c: ((RP(c)[0], c.toy_effects.P[0, 1]), KW_RPH(c)), "ほかのヘッド (層 0、ヘッド 1) の P")
+add(S, "wrong", "typed-printed-3-decimals", lambda c: (tuple(round(v, 3) for v in RP(c)), KW_RPH(c)), "小数 3 桁に丸めた値")
+add(S, "wrong", "P-typed-printed-2-decimals", lambda c: ((RP(c)[0], round(RP(c)[1], 2)), KW_RPH(c)), "小数 2 桁に丸めた値")
+add(S, "wrong", "R-off-by-1e-3", lambda c: ((RP(c)[0] + 1e-3, RP(c)[1]), KW_RPH(c)), "R_by_hand が違います")
+add(S, "malformed", "per-head-array", lambda c: ((c.toy_effects.R, RP(c)[1]), KW_RPH(c)), "数 1 つ")
+add(S, "malformed", "per-sentence-vector", lambda c: ((D(c), RP(c)[1]), KW_RPH(c)), "数 1 つ")
+add(S, "malformed", "every-layer", lambda c: ((c.toy_effects.role[:, :, 3].mean(0), RP(c)[1]), KW_RPH(c)), "[文, 層, ヘッド] の順")
+add(S, "malformed", "text", lambda c: (("0.3", RP(c)[1]), KW_RPH(c)), "文字列")
+add(S, "malformed", "object", lambda c: ((object(), RP(c)[1]), KW_RPH(c)), "読めませんでした")
+add(S, "malformed", "nan-from-empty-mean", lambda c: ((np.float64("nan"), RP(c)[1]), KW_RPH(c)), "空のリストの平均")
+add(S, "malformed", "layer-one-based", lambda c: (RP(c), KW_RPH(c, layer=2, head=3)), "範囲の外")
+add(S, "note", "placeholders", lambda c: ((None, None), KW_RPH(c)), ex.NOT_YET)
+add(S, "note", "P-placeholder", lambda c: ((RP(c)[0], ...), KW_RPH(c)), ex.NOT_YET)
+
+# --- check_exact_ceiling ---
+S = "check_exact_ceiling"
+KW_EC = lambda c: dict(verbs=au.toy.VERBS)  # noqa: E731
+add(S, "right", "float", lambda c: ((0.25,), KW_EC(c)))
+add(S, "right", "from-the-grammar", lambda c: ((1 / len(au.toy.VERBS["animal"]),), KW_EC(c)))
+add(S, "right", "fraction", lambda c: ((Fraction(1, 4),), KW_EC(c)))
+add(S, "right", "numpy-float32", lambda c: ((np.float32(0.25),), KW_EC(c)))
+add(S, "right", "torch", lambda c: ((torch.tensor(0.25),), KW_EC(c)))
+add(S, "right", "one-element-list", lambda c: (([0.25],), KW_EC(c)))
+add(S, "right", "series-mean", lambda c: ((pd.Series({k: 1 / len(v) for k, v in au.toy.VERBS.items()}).mean(),), KW_EC(c)))
+add(S, "right", "three-per-class", lambda c: ((1 / 3,), dict(verbs={"a": list("xyz"), "b": list("uvw")})))
+add(S, "wrong", "class-ceiling", lambda c: ((1.0,), KW_EC(c)), "どの動詞かは主語からは決まりません")
+add(S, "wrong", "chance-over-all-verbs", lambda c: ((1 / 12,), KW_EC(c)), "何も分からないとき")
+add(S, "wrong", "chance-over-classes", lambda c: ((1 / 3,), KW_EC(c)), "クラスを当てずっぽう")
+add(S, "wrong", "error-rate", lambda c: ((0.75,), KW_EC(c)), "外れる割合")
+add(S, "wrong", "percent", lambda c: ((25,), KW_EC(c)), "パーセント")
+add(S, "wrong", "miscounted", lambda c: ((1 / 3,), dict(verbs={"a": list("wxyz"), "b": list("abcd")})), "何個か数え直し")
+add(S, "wrong", "miscounted-up", lambda c: ((0.2,), KW_EC(c)), "何個か数え直し")
+add(S, "wrong", "verbs-per-class", lambda c: ((4,), KW_EC(c)), "1 クラスの動詞の数")
+add(S, "wrong", "verbs-in-all", lambda c: ((12,), KW_EC(c)), "動詞の総数")
+add(S, "wrong", "measured-exact-accuracy", lambda c: ((0.2475,), KW_EC(c)), "測った正解率")
+add(S, "wrong", "measured-class-accuracy", lambda c: ((0.985,), KW_EC(c)), "クラス (class) の正解率")
+add(S, "wrong", "typed-printed-2-decimals", lambda c: ((0.33,), dict(verbs={"a": list("xyz"), "b": list("uvw")})),
+    "小数 2 桁に丸めた値")
+add(S, "wrong", "far-off", lambda c: ((0.5,), KW_EC(c)), "ceiling が違います")
+add(S, "wrong", "near-but-not-near-enough", lambda c: ((0.3,), KW_EC(c)), "ceiling が違います")
+add(S, "malformed", "text-fraction", lambda c: (("1/4",), KW_EC(c)), "引用符は付けません")
+add(S, "malformed", "pair", lambda c: (([0.25, 0.25],), KW_EC(c)), "数 1 つ")
+add(S, "malformed", "dict-per-class", lambda c: (({k: 1 / len(v) for k, v in au.toy.VERBS.items()},), KW_EC(c)), "辞書")
+add(S, "malformed", "negative", lambda c: ((-0.25,), KW_EC(c)), "0 から 1 のあいだ")
+add(S, "malformed", "unequal-classes", lambda c: ((0.25,), dict(verbs={"a": list("wxyz"), "b": list("ab")})), "同じ数の動詞")
+add(S, "note", "placeholder", lambda c: ((None,), KW_EC(c)), ex.NOT_YET)
 
 
 # ========================================== the tests ==========================================
