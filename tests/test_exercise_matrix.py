@@ -14,7 +14,9 @@ For each check in ``ex.CHECKS`` the table holds
 
 The data are the notebooks' own objects: the offline MiniLM's attention for English
 ("The dog chased the cat", the notebooks' longer sentences), the real v3 tokenizer and
-the bundled treebanks; hand-built Attention objects where a notebook uses a Japanese model.
+the bundled treebanks; hand-built Attention objects where a notebook uses a Japanese model; for
+notebook 07 the toy corpora of attn_utils.toy (900 sentences per order), hand-set RoleEffects and the
+effects of a toy BERT trained for 12 steps (a few seconds).
 """
 from __future__ import annotations
 
@@ -1410,6 +1412,7 @@ add(S, "right", "one-column-dataframe", lambda c: (([0.9], pd.DataFrame({"share"
 add(S, "right", "numpy-1-element-words-index", lambda c: ((np.array([1.0]), {o: np.array([sf_share(
     cp, lambda s: s.words.index("が") < s.words.index("を"))]) for o, cp in c.toy_corpora.items()}), KW_SF(c)))
 add(S, "right", "counted-with-float32", lambda c: ((1, {k: np.float32(v) for k, v in SF(c).items()}), KW_SF(c)))
+add(S, "right", "one-row-dataframe", lambda c: ((1.0, pd.DataFrame([SF(c)])), KW_SF(c)))
 add(S, "wrong", "object-first", lambda c: ((1.0, {k: 1 - v for k, v in SF(c).items()}), KW_SF(c)), "を の名詞が先")
 add(S, "wrong", "corpora-swapped", lambda c: ((1.0, {"sov": SF(c)["scrambled"], "scrambled": SF(c)["sov"]}), KW_SF(c)),
     "入れ替わって")
@@ -1483,6 +1486,7 @@ add(S, "wrong", "P-difference-of-means", lambda c: ((RP(c)[0], D(c)[SEC(c)].mean
 add(S, "wrong", "R-layer-mean", lambda c: ((c.toy_effects.role[:, 1].mean(), RP(c)[1]), KW_RPH(c)), "全ヘッドで平均")
 add(S, "wrong", "R-all-mean", lambda c: ((c.toy_effects.role.mean(), RP(c)[1]), KW_RPH(c)), "全部の層とヘッド")
 add(S, "wrong", "R-sum", lambda c: ((D(c).sum(), RP(c)[1]), KW_RPH(c)), "合計")
+add(S, "wrong", "R-median", lambda c: ((np.median(D(c)), RP(c)[1]), KW_RPH(c)), "中央値")
 add(S, "wrong", "R-is-P", lambda c: ((RP(c)[1], RP(c)[1]), KW_RPH(c)), "位置の効果 P")
 add(S, "wrong", "R-mass", lambda c: ((c.toy_effects.mass[:, 1, 3].mean(), RP(c)[1]), KW_RPH(c)), "mass")
 add(S, "wrong", "P-other-head", lambda c: ((RP(c)[0], c.toy_effects.P[0, 1]), KW_RPH(c)), "ほかのヘッド (層 0、ヘッド 1) の P")
