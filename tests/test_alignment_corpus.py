@@ -184,24 +184,24 @@ def labels(lm, text):
     return au.extract(lm, text).to_words().tokens
 
 
-@pytest.fixture(scope="module")
-def v3_lm():
+def _tiny_lm(kind):
+    """A one-layer random BERT over the real tokenizer ``kind`` (weights do not matter for alignment)."""
     from transformers import BertConfig, BertModel
 
-    tok = au.load_tokenizer(NAMES["v3"])
+    tok = au.load_tokenizer(NAMES[kind])
     cfg = BertConfig(vocab_size=len(tok), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                      intermediate_size=8, attn_implementation="eager")
-    return LoadedModel(BertModel(cfg).eval(), tok, name="tiny-v3", source="untrained", loaded="config")
+    return LoadedModel(BertModel(cfg).eval(), tok, name=f"tiny-{kind}", source="untrained", loaded="config")
+
+
+@pytest.fixture(scope="module")
+def v3_lm():
+    return _tiny_lm("v3")
 
 
 @pytest.fixture(scope="module")
 def e5_lm():
-    from transformers import BertConfig, BertModel
-
-    tok = au.load_tokenizer(NAMES["e5"])
-    cfg = BertConfig(vocab_size=len(tok), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                     intermediate_size=8, attn_implementation="eager")
-    return LoadedModel(BertModel(cfg).eval(), tok, name="tiny-e5", source="untrained", loaded="config")
+    return _tiny_lm("e5")
 
 
 def test_half_width_kana_keep_their_marks(v3_lm):

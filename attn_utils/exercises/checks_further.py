@@ -13,6 +13,7 @@ import numpy as np
 from .checks import _guess_verdict, _rollout_mistakes, _smoothed_entropy, rollout_layers, row_entropy
 from .core import (
     ExerciseError,
+    keyed_numbers,
     _short,
     as_layer_head,
     call_learner,
@@ -119,20 +120,7 @@ def check_particle_target(prediction: Any, answer: Any, *, words: Any, particle:
 def _values_by_text(values: Any, texts: Sequence[str], name: str, what: str) -> dict[str, float]:
     """``{text: number}`` from a dict, a pandas Series indexed by the texts or a one-column DataFrame."""
     __tracebackhide__ = True
-    if hasattr(values, "columns") and hasattr(values, "squeeze"):  # a DataFrame of one column (or one row)
-        if 1 not in values.shape:
-            raise ExerciseError(f"{name} の表が {values.shape[0]} 行 {values.shape[1]} 列です。文をキーにした辞書 "
-                                f"{{文: {what}}} (または 1 列の表) にしましょう。")
-        values = values.squeeze(axis=1 if values.shape[1] == 1 else 0)
-    if hasattr(values, "to_dict") and hasattr(values, "index"):
-        values = values.to_dict()
-    if not isinstance(values, Mapping):
-        raise ExerciseError(f"{name} は文をキーにした辞書 {{文: {what}}} のはずですが、{type(values).__name__} でした。")
-    keys = [str(k) for k in values]
-    if set(keys) != set(texts) or len(keys) != len(texts):
-        raise ExerciseError(f"{name} は文をキーにした辞書にしましょう: キーは {list(texts)} のはずですが、{keys} でした。")
-    by_key = {str(k): v for k, v in values.items()}
-    return {t: to_number(by_key[t], f"「{t}」の{what}") for t in texts}
+    return keyed_numbers(values, texts, name=name, key_word="文", what=what, label=lambda t: f"「{t}」の{what}")
 
 
 def _shares_by_text(shares: Any, texts: Sequence[str], name: str) -> dict[str, float]:

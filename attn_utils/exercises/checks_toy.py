@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .core import ExerciseError, _short, as_layer_head, diagnose, exercise, is_tensor, same, to_number
+from .core import ExerciseError, _short, as_layer_head, diagnose, exercise, keyed_numbers, same, to_number
 
 __all__ = ["check_subject_first", "check_role_position_by_hand", "check_exact_ceiling", "subject_first_share"]
 
@@ -55,23 +55,7 @@ def subject_first_share(corpus: Sequence[Any]) -> float:
 def _by_corpus(shares: Any, names: Sequence[str]) -> dict[str, float]:
     """``{corpus name: share}`` from a dict, a pandas Series indexed by the names or a one-column (one-row) DataFrame."""
     __tracebackhide__ = True
-    if hasattr(shares, "columns") and hasattr(shares, "squeeze"):  # a DataFrame of one column (or one row)
-        if 1 not in shares.shape:
-            raise ExerciseError(f"shares の表が {shares.shape[0]} 行 {shares.shape[1]} 列です。コーパスの名前をキーにした"
-                                f"辞書 {{名前: 割合}} (または 1 列の表) にしましょう。")
-        shares = shares.squeeze(axis=1 if shares.shape[1] == 1 else 0)
-    if hasattr(shares, "to_dict") and hasattr(shares, "index"):  # a pandas Series
-        shares = shares.to_dict()
-    if not isinstance(shares, Mapping):
-        why = " 値の並びだけでは、どれがどのコーパスの値か分かりません。" \
-            if isinstance(shares, (list, tuple, np.ndarray)) or is_tensor(shares) else ""
-        raise ExerciseError(f"shares はコーパスの名前をキーにした辞書にしましょう: キーは {sorted(names)} "
-                            f"(いまは {type(shares).__name__})。{why}")
-    keys = [str(k) for k in shares]
-    if sorted(keys) != sorted(names):
-        raise ExerciseError(f"shares のキーは {sorted(names)} にしましょう (いまは {sorted(keys)})。")
-    by_key = {str(k): v for k, v in shares.items()}
-    return {n: _number(by_key[n], f"shares[{n!r}]") for n in names}
+    return keyed_numbers(shares, sorted(names), name="shares", key_word="コーパスの名前", what="割合", number=_number)
 
 
 @exercise("練習 (予想してから確かめる: が の名詞はいつも先?)", guess=0,

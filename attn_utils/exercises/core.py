@@ -31,6 +31,7 @@ import numpy as np
 
 __all__ = [
     "ExerciseError",
+    "keyed_numbers",
     "NOT_YET",
     "GUESS_FIRST",
     "unanswered",
@@ -596,3 +597,39 @@ def judge_key(answer: Any, scores: np.ndarray, labels: Sequence[str], name: str,
     mine = f"{scores[pos]:.3g}" if np.isfinite(scores[pos]) else "対象外"
     raise ExerciseError(f"{name} は {labels[pos]!r} ({mine}) ではありません。いちばん大きいのは {labels[best]!r} "
                         f"({top:.3g}) です。")
+
+
+def keyed_numbers(values: Any, keys: Sequence[str], *, name: str, key_word: str, what: str,
+                  number: Callable[[Any, str], float] | None = None,
+                  label: Callable[[str], str] | None = None) -> dict[str, float]:
+    """``{key: number}`` from a dict, a pandas Series indexed by the keys or a one-column (one-row) DataFrame.
+
+    Args:
+        values: the learner's answer.
+        keys: the keys the answer must have (e.g. the sentences, or the corpus names).
+        name: the answer's name in messages (``"diffs"``).
+        key_word: what the keys are, in Japanese (``"文"``, ``"コーパスの名前"``).
+        what: what the numbers are (``"差"``, ``"割合"``).
+        number: reads one number, given the value and its label (default :func:`to_number`).
+        label: the label of one value in messages (default ``name[key]``).
+    """
+    __tracebackhide__ = True
+    number = number or to_number
+    if hasattr(values, "columns") and hasattr(values, "squeeze"):  # a DataFrame of one column (or one row)
+        if 1 not in values.shape:
+            raise ExerciseError(f"{name} の表が {values.shape[0]} 行 {values.shape[1]} 列です。{key_word}をキーにした辞書 "
+                                f"{{{key_word}: {what}}} (または 1 列の表) にしましょう。")
+        values = values.squeeze(axis=1 if values.shape[1] == 1 else 0)
+    if hasattr(values, "to_dict") and hasattr(values, "index"):  # a pandas Series
+        values = values.to_dict()
+    if not isinstance(values, Mapping):
+        why = (f" 値の並びだけでは、どれがどの{key_word}の値か分かりません。"
+               if isinstance(values, (list, tuple, np.ndarray)) or is_tensor(values) else "")
+        raise ExerciseError(f"{name} は{key_word}をキーにした辞書 {{{key_word}: {what}}} のはずですが、"
+                            f"{type(values).__name__} でした。{why}")
+    got = [str(k) for k in values]
+    if sorted(got) != sorted(keys):
+        raise ExerciseError(f"{name} は{key_word}をキーにした辞書にしましょう: キーは {list(keys)} のはずですが、{got} でした。")
+    by_key = {str(k): v for k, v in values.items()}
+    label = label or (lambda k: f"{name}[{k!r}]")
+    return {k: number(by_key[k], label(k)) for k in keys}
