@@ -428,9 +428,8 @@ def verb_accuracy(lm: LoadedModel, sentences: Sequence[Sentence], batch_size: in
         rows = torch.arange(len(chunk))
         gold = ids[rows, verb].clone()
         ids[rows, verb] = lm.tokenizer.mask_token_id
-        device = next(lm.model.parameters()).device
         with torch.inference_mode():
-            logits = lm.model(input_ids=ids.to(device), attention_mask=attn.to(device)).logits  # [sentence, token, vocab]
+            logits = lm.model(input_ids=ids.to(lm.device), attention_mask=attn.to(lm.device)).logits  # [sentence, token, vocab]
         pred = logits[rows, verb].argmax(-1).cpu()
         for p, gd in zip(pred.tolist(), gold.tolist()):
             exact += p == gd

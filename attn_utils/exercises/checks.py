@@ -39,8 +39,7 @@ from .core import (
 
 def row_entropy(weights: np.ndarray) -> np.ndarray:
     """Entropy (nats) of every row of ``[..., query, key]``, averaged over queries -> ``[...]``; 0 log 0 = 0."""
-    w = np.asarray(weights, dtype=np.float64)
-    return -(w * np.log(np.where(w > 0, w, 1.0))).sum(-1).mean(-1)
+    return _row_entropies(weights).mean(-1)
 
 
 def softmax_rows(scores: np.ndarray) -> np.ndarray:
@@ -73,6 +72,7 @@ def _smoothed_entropy(weights: np.ndarray, eps: float = 1e-4) -> np.ndarray:
 
 
 def _row_entropies(weights: np.ndarray, log: Callable = np.log) -> np.ndarray:
+    """Entropy of every row ``[..., query]`` (``log`` chooses the base; 0 log 0 = 0)."""
     w = np.asarray(weights, dtype=np.float64)
     return -(w * log(np.where(w > 0, w, 1.0))).sum(-1)
 
