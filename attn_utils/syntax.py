@@ -92,7 +92,12 @@ def head_predictions(word_attention: Any, direction: str = "dep->head") -> np.nd
 
 
 def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> Any:
-    """Argmax over candidate words.
+    """Argmax over candidate words, in one direction (see :func:`_predict_both`)."""
+    return _predict_both(words, valid, unowned)[DIRECTIONS.index(direction)]
+
+
+def _predict_both(words: Any, valid: Any, unowned: Any) -> tuple[Any, Any]:
+    """Argmax over candidate words, in both directions from one masked copy of the maps.
 
     Args:
         words: word-level maps ``[..., N, N]`` ([CLS] at 0; the last row/column dropped as [SEP]).
@@ -101,18 +106,23 @@ def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> Any:
         unowned: bool, same shape: words without a token of their own (never predicted).
 
     Returns:
-        int tensor ``[..., N - 2]`` on the device of ``words``: 1-based predictions.
+        ``(dep->head, head->dep)``: int tensors ``[..., N - 2]`` on the device of ``words``,
+        1-based predictions (the first of tied candidates, as numpy's argmax in Clark et al.'s code).
     """
     import torch
 
-    w = words.transpose(-1, -2) if direction == "head->dep" else words
-    w = w[..., 1:-1, 1:-1]  # no [CLS], no [SEP]
-    n = w.shape[-1]
-    # one additive mask: -2 puts a word without tokens below every real weight (all in 0..1),
-    # -inf removes padding, a shorter sentence's [SEP] and the word itself
-    bias = torch.where(valid, torch.where(unowned, -2.0, 0.0), -math.inf).to(w.dtype)[..., None, :]
-    self_mask = torch.zeros(n, n, dtype=w.dtype, device=w.device).fill_diagonal_(-math.inf)
-    return (w + bias + self_mask).argmax(-1) + 1
+    w = words[..., 1:-1, 1:-1]  # no [CLS], no [SEP]
+    # one additive mask for both directions: -2 puts a word without tokens below every real weight
+    # (all in 0..1), -inf removes padding, a shorter sentence's [SEP] and the word itself. The mask adds
+    # the same per-word bias to a row and to a column: along a row (dep->head) the row's own bias is a
+    # constant, along a column (head->dep) the column's, so neither changes an argmax; and a scored word's
+    # bias is 0, so its row and column are the maps plus the candidates' biases, bit for bit.
+    bias = torch.where(valid, torch.where(unowned, -2.0, 0.0), -math.inf).to(w.dtype)
+    mask = bias[..., None, :] + bias[..., :, None]
+    mask.diagonal(dim1=-2, dim2=-1).fill_(-math.inf)
+    masked = w + mask
+    # argmax along the last dimension of a contiguous copy is faster than along a strided one
+    return masked.argmax(-1) + 1, masked.transpose(-1, -2).contiguous().argmax(-1) + 1
 
 
 def _labels(relation: str) -> list[str]:
@@ -281,13 +291,13 @@ def _batch_hits(weights: Any, mean: Any, merge: Any, valid: Any, unowned: Any, s
 
     # keys: sum over pieces; queries: mean over pieces (Clark et al.) -> [layer, batch, head, word, word];
     # an argmax per query row does not depend on that row's scale, so the mean matters only for reading the maps
-    words = torch.einsum("btq,lbhtk,bkv->lbhqv", mean, weights, merge)
+    # (keys first, then queries: two contractions, up to twice as fast as one three-operand einsum)
+    words = torch.einsum("btq,lbhtv->lbhqv", mean, torch.einsum("lbhtk,bkv->lbhtv", weights, merge))
     valid, unowned = valid[None, :, None], unowned[None, :, None]  # [1, batch, 1, word]
     scored = owned_source[None, :, None, :]
     rows = label_rows.to(dtype)
     out, oks = [], []
-    for direction in DIRECTIONS:
-        pred = _predict(words, direction, valid, unowned)  # [layer, batch, head, word]
+    for pred in _predict_both(words, valid, unowned):  # [layer, batch, head, word], per direction
         pred = torch.take_along_dim(pred, source[None, :, None, :], dim=-1)
         ok = (pred == gold[None, :, None, :]) & scored
         out.append(torch.einsum("lbhw,bwr->lhr", ok.to(dtype), rows))

@@ -56,6 +56,7 @@ end exclusive, as in ``text[start:end]``):
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -478,14 +479,31 @@ class Alignment:
     left_out: dict[int, str] = field(default_factory=dict)
 
 
-def _words_hit(span: Span, words: Sequence[Span]) -> tuple[int, int] | None:
-    """(first, last) word a token's span overlaps; an empty span ``(s, s)``: the word containing ``s``."""
+def _words_hit(span: Span, words: Sequence[Span], starts: Sequence[int] | None = None,
+               ends: Sequence[int] | None = None) -> tuple[int, int] | None:
+    """(first, last) word a token's span overlaps; an empty span ``(s, s)``: the word containing ``s``.
+
+    ``starts`` / ``ends``: the words' starts and ends when the words are in order and do not overlap
+    (:func:`_ordered`); the words hit are then one run, found by bisection instead of a scan.
+    """
     a, b = span
+    if starts is not None and ends is not None:
+        if b <= a:
+            w = bisect.bisect_right(starts, a) - 1  # the last word starting at or before a
+            return (w, w) if w >= 0 and a < ends[w] else None
+        first = bisect.bisect_right(ends, a)  # the first word ending after a
+        last = bisect.bisect_left(starts, b) - 1  # the last word starting before b
+        return (first, last) if first <= last else None
     if b <= a:
         hit = [w for w, (ws, we) in enumerate(words) if ws <= a < we]
     else:
         hit = [w for w, (ws, we) in enumerate(words) if ws < b and a < we]
     return (hit[0], hit[-1]) if hit else None
+
+
+def _ordered(words: Sequence[Span]) -> bool:
+    """Each word starts at or after the end of the one before, and ends at or after its own start."""
+    return all(ws <= we for ws, we in words) and all(words[i][1] <= words[i + 1][0] for i in range(len(words) - 1))
 
 
 def align(spans: Sequence[Span | None], words: Sequence[Span]) -> Alignment:
@@ -501,8 +519,9 @@ def align(spans: Sequence[Span | None], words: Sequence[Span]) -> Alignment:
     words = list(words)
     key_of: list[Any] = []  # per token: ("word", first word, last word) or ("own", position)
     left_out: dict[int, str] = {}
+    starts, ends = ([ws for ws, _ in words], [we for _, we in words]) if _ordered(words) else (None, None)
     for i, span in enumerate(spans):
-        hit = None if span is None else _words_hit(span, words)
+        hit = None if span is None else _words_hit(span, words, starts, ends)
         if hit is None:
             if span is not None:
                 left_out[i] = NO_CHARACTER if span[1] <= span[0] else OUTSIDE
@@ -525,10 +544,13 @@ def align(spans: Sequence[Span | None], words: Sequence[Span]) -> Alignment:
         gkey = ("word", parent[key[1]]) if key[0] == "word" else key
         groups.setdefault(gkey, []).append(i)
     ordered = sorted(groups.items(), key=lambda kv: kv[1][0])
+    members_of: dict[int, list[int]] = {}  # each run's first word -> the words of the run
+    for w in range(len(words)):
+        members_of.setdefault(parent[w], []).append(w)
     out_spans: list[Span | None] = []
     out_words: list[list[int]] = []
     for gkey, _ in ordered:
-        ws = [w for w in range(len(words)) if parent[w] == gkey[1]] if gkey[0] == "word" else []
+        ws = members_of[gkey[1]] if gkey[0] == "word" else []
         out_words.append(ws)
         out_spans.append((words[ws[0]][0], words[ws[-1]][1]) if ws else None)
     return Alignment([members for _, members in ordered], out_spans, out_words, merged, left_out)

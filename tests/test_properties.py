@@ -5,6 +5,8 @@ duplicates, [CLS]/[SEP], ``##`` pieces, Japanese, punctuation and tokens
 that already look like labels (``the_1``). Example counts stay modest so the
 unit suite stays fast.
 """
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -178,3 +180,31 @@ def test_extracted_rows_sum_to_one_and_tokens_are_the_tokenizers(tiny_bert, text
     words = att.to_words()
     np.testing.assert_allclose(words.weights.sum(-1), 1.0, atol=1e-5)
     assert words.tokens[0] == "[CLS]" and words.tokens[-1] == "[SEP]"
+
+
+@st.composite
+def _ordered_words_and_spans(draw):
+    """Ordered, non-overlapping word spans (empty words and gaps included) and token spans over them."""
+    cuts = sorted(draw(st.lists(st.integers(0, 30), min_size=0, max_size=12)))
+    words = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts) - 1, 2)]
+    spans = draw(st.lists(st.one_of(st.none(), st.tuples(st.integers(0, 32), st.integers(0, 32))), max_size=10))
+    return words, spans
+
+
+@given(_ordered_words_and_spans())
+@settings(max_examples=300, deadline=None)
+def test_bisected_word_hits_equal_the_scan(case):
+    """align() bisects ordered words: the same (first, last) word as scanning every word, and the same grouping."""
+    from attn_utils import words as W
+
+    words, spans = case
+    assert W._ordered(words)
+    starts, ends = [a for a, _ in words], [b for _, b in words]
+    for span in spans:
+        if span is not None:
+            assert W._words_hit(span, words, starts, ends) == W._words_hit(span, words)
+    fast = W.align(spans, words)
+    with mock.patch.object(W, "_ordered", return_value=False):  # the scan over every word
+        scanned = W.align(spans, words)
+    assert fast == scanned
+    assert sorted(t for g in fast.groups for t in g) == list(range(len(spans)))
