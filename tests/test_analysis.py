@@ -218,3 +218,19 @@ def test_strongest_head():
     assert au.strongest_head(table) == (1, 0, pytest.approx(0.9))
     mixed = pd.DataFrame([[0.1, None], [0.2, 0.7]], dtype=object)  # Python values, one missing: skipped
     assert au.strongest_head(mixed) == (1, 1, pytest.approx(0.7))
+
+
+def test_head_stats_sorts_by_real_token_counts_whatever_the_backend_was_left_with(minilm):
+    """The fast path counts with the Rust backend, whose padding/truncation persist from the last call:
+    the counts must still be each text's real tokens, as the tokenizer itself gives them."""
+    from attn_utils.analysis import _token_counts
+
+    tok = minilm.tokenizer
+    texts = au.load_corpus()[:60] + ["", "Why?", "word " * 40]
+    want = [len(ids) for ids in tok(texts, truncation=True)["input_ids"]]
+    assert _token_counts(tok, texts).tolist() == want
+    tok(texts[:4], padding="max_length", max_length=64, truncation=True)  # padding now set on the backend
+    assert tok.backend_tokenizer.padding is not None
+    assert _token_counts(tok, texts).tolist() == want
+    tok(texts[:4])  # and off again
+    assert _token_counts(tok, texts).tolist() == want
