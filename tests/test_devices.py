@@ -336,3 +336,158 @@ def test_on_cuda_syntax_heads_over_the_whole_treebank(minilm, minilm_cuda):
     gpu = au.syntax_heads(minilm_cuda, tb, split=True, progress=False)
     assert_same(gpu, cpu, "argmax", atol=1e-5, what="syntax_heads, en_ewt")
     assert gpu.attrs["scored"] == cpu.attrs["scored"]
+
+
+# --- exercise checks: an answer on the device gets the verdict it gets on the host --------------------
+
+
+class OffHost(torch.Tensor):
+    """A CPU tensor that behaves as one on a GPU does, for the checks' tests on a machine without one.
+
+    As with CUDA: ``.numpy()`` and ``np.asarray`` raise (TypeError, CUDA's message); mixing it with a host
+    tensor of one or more dimensions raises (RuntimeError); ``.cpu()`` / ``.to("cpu")`` give a plain host
+    tensor; ``.item()``, ``.tolist()``, ``float()`` and arithmetic among device tensors work.
+    """
+
+    @staticmethod
+    def _tensors(obj):
+        if isinstance(obj, torch.Tensor):
+            yield obj
+        elif isinstance(obj, (list, tuple)):
+            for o in obj:
+                yield from OffHost._tensors(o)
+        elif isinstance(obj, dict):
+            for o in obj.values():
+                yield from OffHost._tensors(o)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in (torch.Tensor.numpy, torch.Tensor.__array__):
+            raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
+                            "to host memory first.")
+        to_host = func is torch.Tensor.to and any(str(a) == "cpu" for a in [*args[1:], *kwargs.values()])
+        if func is torch.Tensor.cpu or to_host:
+            with torch._C.DisableTorchFunctionSubclass():
+                return func(*args, **kwargs).clone().as_subclass(torch.Tensor)
+        tensors = list(cls._tensors((args, kwargs)))
+        if any(isinstance(t, OffHost) for t in tensors) and any(not isinstance(t, OffHost) and t.dim() > 0
+                                                                 for t in tensors):
+            raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                               "cuda:0 and cpu!")
+        return super().__torch_function__(func, types, args, kwargs)
+
+
+def off_host(t):
+    return t.detach().clone().as_subclass(OffHost).requires_grad_(t.requires_grad)
+
+
+def test_the_off_host_stand_in_fails_where_a_cuda_tensor_fails():
+    t = off_host(torch.arange(6.0).reshape(2, 3))
+    for fails in (t.numpy, lambda: np.asarray(t), lambda: np.asarray([t[0], t[1]]), lambda: t + torch.ones(3),
+                  lambda: torch.ones(3) @ t.T):
+        with pytest.raises((TypeError, RuntimeError)):
+            fails()
+    assert isinstance(t.double() * 2 + torch.tensor(1.0), OffHost)  # a 0-d host tensor mixes, as with CUDA
+    assert t.sum().item() == 15.0 and float(t[1, 2]) == 5.0 and t.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    for host in (t.cpu(), t.detach().to("cpu"), t.to(torch.device("cpu"))):
+        assert type(host) is torch.Tensor and host.numpy().tolist() == t.tolist()
+
+
+def _shift(value, to, arrays: bool = True):
+    """``value`` with every tensor (and, with ``arrays``, every numeric numpy array) moved by ``to``, in lists,
+    tuples and dicts; a function's results are moved the same way (a learner's function written for the GPU)."""
+    import functools
+    import inspect
+
+    if isinstance(value, torch.Tensor):
+        return to(value)
+    if arrays and isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return to(torch.from_numpy(value.copy()))
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return type(value)(_shift(v, to, arrays) for v in value)
+    if isinstance(value, dict):
+        return {k: _shift(v, to, arrays) for k, v in value.items()}
+    if inspect.isfunction(value):
+        @functools.wraps(value)
+        def on_device(*a):
+            return _shift(value(*a), to, arrays)
+        del on_device.__wrapped__  # the checks look at the learner's own code only for the placeholder
+        return on_device
+    return value
+
+
+def _verdict(check, args, kwargs, capsys) -> tuple[str, str, str]:
+    """("pass" | "note" | "error", the message with its numbers and the stand-in's class name blanked, the message)."""
+    import re
+
+    from attn_utils import exercises as ex
+
+    try:
+        getattr(ex, check)(*args, **kwargs)
+    except ex.ExerciseError as err:
+        kind, text = "error", str(err)
+    else:
+        text = capsys.readouterr().out
+        kind = "pass" if text.startswith("✅") else "note"
+    capsys.readouterr()
+    return kind, re.sub(r"[-+]?\d[\d.]*(e[-+]?\d+)?", "#", text.replace("OffHost", "Tensor")), text
+
+
+def _matrix():
+    from test_exercise_matrix import C
+
+    return [pytest.param(*p.values, id=p.id) for p in C if p.values[1] in ("right", "wrong", "malformed")]
+
+
+@pytest.fixture(scope="module")
+def exercise_ctx(minilm):
+    from test_exercise_matrix import Ctx
+
+    return Ctx(minilm)
+
+
+def _same_verdict_on_the_device(check, kind, build, fragment, ctx, capsys, to, lm=None):
+    import matplotlib.pyplot as plt
+
+    try:
+        args, kwargs = build(ctx)
+        host = _verdict(check, _shift(args, lambda t: t.detach().cpu().requires_grad_(t.requires_grad)),
+                        _shift(kwargs, lambda t: t.cpu(), arrays=False), capsys)
+        args, kwargs = build(ctx)
+        kwargs = _shift(kwargs, to, arrays=False)
+        if lm is not None and "lm" in kwargs:
+            kwargs["lm"] = lm
+        device = _verdict(check, _shift(args, to), kwargs, capsys)
+        assert device[:2] == host[:2], (check, kind, host, device)
+        if kind == "wrong":
+            assert device[0] == "error" and fragment in device[2], device
+    finally:
+        plt.close("all")
+    return device
+
+
+@pytest.mark.parametrize("check, kind, build, fragment", _matrix())
+def test_an_answer_off_the_host_gets_the_verdict_a_host_tensor_gets(check, kind, build, fragment, exercise_ctx,
+                                                                   capsys):
+    """The wrong-answer matrix of every check, with each tensor and array of the answer (and each tensor a
+    learner's function returns) as a GPU tensor would be: the same verdict, message and hint as on the host."""
+    _same_verdict_on_the_device(check, kind, build, fragment, exercise_ctx, capsys, off_host)
+
+
+@pytest.mark.parametrize("where", ["host", "off-host"])
+def test_nested_lists_of_device_scalars_are_read_as_host_ones_are(where, exercise_ctx, capsys):
+    """``[[share(l, h) for h in heads] for l in layers]`` with torch scalars: a learner who computed on the GPU."""
+    from test_exercise_matrix import best_of, prev_share
+
+    from attn_utils import exercises as ex
+
+    move = off_host if where == "off-host" else (lambda t: t)
+    share = prev_share(exercise_ctx.att_long.weights)
+    nested = [[move(torch.tensor(v)) for v in row] for row in share]
+    best = tuple(move(torch.tensor(i)) for i in best_of(share))
+    ex.check_previous_token_head(nested, best, att=exercise_ctx.att_long)
+    assert capsys.readouterr().out.startswith("✅")
+    wrong = [[move(torch.tensor(v)) for v in row] for row in np.roll(share, 1, axis=1)]
+    with pytest.raises(ex.ExerciseError, match="prev_share の値が合っていません"):
+        ex.check_previous_token_head(wrong, best, att=exercise_ctx.att_long)
