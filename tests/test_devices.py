@@ -49,16 +49,52 @@ CALLS = {
     "probe_heads": (lambda lm, d: au.probe_heads(lm), "argmax"),
     "syntax_heads": (lambda lm, d: au.syntax_heads(lm, d["treebank"], split=True, batch_size=16, progress=False),
                      "argmax"),
+    "probe_holdout": (lambda lm, d: au.probe_holdout(lm), "argmax"),
+    # the checks' own model runs (the hints of check_masking_change; check_scaling_entropy runs recompute_attention)
+    "exercises _hidden_pair": (lambda lm, d: [v.float().cpu().numpy() for v in _hidden_pair(lm, TEXT, "fox", "dog")],
+                               "values"),
+    # notebooks 04 and 07 on the toy BERT (attn_utils.toy), put where ``lm`` is and cast as it is: trained 150 steps,
+    # its top two verb logits are > 1e-3 apart on the test pairs (no argmax flips at float32's 1e-6; tested below)
+    "roles.role_position": (lambda lm, d: _effects(au.roles.role_position(_beside(lm, d["toy"]), d["toy_items"])),
+                            "values"),
+    "roles.role_position (noun->verb, renormalized)": (lambda lm, d: _effects(au.roles.role_position(
+        _beside(lm, d["toy"]), d["toy_items"], direction="noun->verb", renormalize=True, batch_size=7)), "values"),
+    "toy.verb_accuracy": (lambda lm, d: au.toy.verb_accuracy(_beside(lm, d["toy"]), d["toy_test"], batch_size=16),
+                          "argmax"),
+    "toy.measure": (lambda lm, d: au.toy.measure(_beside(lm, d["toy"]), d["toy_test"]), "argmax"),
+    "toy.syntax_best": (lambda lm, d: au.toy.syntax_best(_beside(lm, d["toy"]), d["toy_test"]), "argmax"),
 }
+
+
+def _hidden_pair(*args):
+    from attn_utils.exercises.checks_further import _hidden_pair
+
+    return _hidden_pair(*args)
+
+
+def _effects(eff):
+    return [eff.role, eff.position, eff.mass, eff.a_is_second, eff.direction]
+
+
+def _beside(lm, other):
+    """A copy of ``other`` on the device and in the dtype of ``lm``'s model."""
+    p = next(lm.model.parameters())
+    return _as(other, device=p.device, dtype=p.dtype)
 
 
 @pytest.fixture(scope="module")
 def data():
-    return {"corpus": au.load_corpus()[:40], "treebank": au.load_treebank("en_ewt")[:80]}
+    corpus = au.toy.toy_corpus("scrambled", n=900, seed=0)
+    toy = au.toy.train_toy_bert(corpus, steps=150, seed=0, snapshots=[150], progress=False)[-1]
+    test = au.toy.held_out(20, seed=5, exclude=[corpus])
+    return {"corpus": au.load_corpus()[:40], "treebank": au.load_treebank("en_ewt")[:80],
+            "toy": toy, "toy_test": test, "toy_items": au.toy.role_items(test)}
 
 
 def _arrays(result) -> list:
-    """A result as a list of arrays (DataFrames: index, then each column), for comparison."""
+    """A result as a list of arrays (DataFrames: index, then each column; dicts: keys, then each value)."""
+    if isinstance(result, dict):
+        return [np.asarray(list(result), dtype=object)] + [a for v in result.values() for a in _arrays(v)]
     if isinstance(result, pd.DataFrame):
         return [np.asarray(result.index.to_list(), dtype=object)] + [result[c].to_numpy() for c in result.columns]
     if isinstance(result, (tuple, list)):
@@ -201,6 +237,23 @@ def minilm16(minilm):
 def test_the_references_have_something_to_compare(references):
     assert len(references["positional_heads"]) >= 2  # heads on both sides of no threshold would test nothing
     assert references["syntax_heads"]["accuracy"].max() > 0.5 and references["probe_heads"].to_numpy().max() > 0.5
+    assert references["probe_holdout"]["accuracy"].min() > 0.5
+    verbs = references["toy.verb_accuracy"]
+    assert 0 < verbs["exact"] < verbs["class"] < 1 and verbs["n"] == 40  # a model that predicts, not a constant
+    role, position = references["roles.role_position"][:2]
+    assert role.shape == (40, 2, 4) and np.abs(role).max() > 1e-3 and np.abs(position).max() > 1e-3
+
+
+def test_the_toy_models_verb_predictions_have_no_near_ties(data):
+    """verb_accuracy is compared exactly across dtypes and devices: its argmax must not sit on a rounding tie."""
+    toy = data["toy"]
+    ids, attn, verb = au.toy._encode(toy.tokenizer, data["toy_test"])
+    rows = torch.arange(len(verb))
+    ids[rows, verb] = toy.tokenizer.mask_token_id
+    with torch.inference_mode():
+        logits = toy.model(input_ids=ids, attention_mask=attn).logits[rows, verb]
+    top = logits.topk(2, dim=-1).values
+    assert (top[:, 0] - top[:, 1]).min() > 1e-3  # 0.039 with torch 2.x here; float32's error is ~1e-6
 
 
 @pytest.mark.parametrize("name", list(CALLS))
@@ -491,3 +544,78 @@ def test_nested_lists_of_device_scalars_are_read_as_host_ones_are(where, exercis
     wrong = [[move(torch.tensor(v)) for v in row] for row in np.roll(share, 1, axis=1)]
     with pytest.raises(ex.ExerciseError, match="prev_share の値が合っていません"):
         ex.check_previous_token_head(wrong, best, att=exercise_ctx.att_long)
+
+
+# --- the notebooks' cells that run the model by hand (with device="auto": on a Colab GPU) ------------------
+
+NOTEBOOKS = sorted((__import__("pathlib").Path(__file__).parent.parent / "notebooks").glob("0*.ipynb"))
+
+
+def _code_cells(path):
+    import json
+
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [(i, "".join(c["source"])) for i, c in enumerate(cells) if c["cell_type"] == "code"]
+
+
+def _by_hand(path):
+    """Cells that call ``lm.model(...)`` themselves, or read what such a cell returned (``outputs``, ``out``)."""
+    import re
+
+    return [(i, src) for i, src in _code_cells(path)
+            if "load_model" not in src and (re.search(r"\blm\.model\(", src) or
+                                            re.search(r"\b(outputs\.attentions|out\.hidden_states)\b", src))]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_cells_move_their_inputs_to_the_model_and_their_outputs_to_the_host(path):
+    """A cell that tokenizes for ``lm.model`` moves the encoding to ``lm.device``; ``.numpy()`` comes after ``.cpu()``.
+
+    (The CPU cannot run them on a GPU; this reads them. ``test_on_cuda_the_notebooks_by_hand_cells_run`` runs them.)
+    """
+    import re
+
+    bad = []
+    for i, src in _code_cells(path):
+        if "from transformers import" in src:  # a model of the cell's own, on the CPU (02: the code seen everywhere)
+            continue
+        for line in src.splitlines():
+            code = line.split("#")[0]
+            if re.search(r"\blm\.tokenizer\(.*return_tensors=", code) and ".to(lm.device)" not in code:
+                bad.append((i, line.strip()))
+            if re.search(r"(?<!\.cpu\(\))\.numpy\(\)", code) and re.search(r"\b(outputs?|out|alpha|f|h|model)\b", code):
+                bad.append((i, line.strip()))
+    assert not bad, f"{path.name}: cells that fail when device='auto' picks a GPU: {bad}"
+
+
+def _run_by_hand(lm, path):
+    import re
+
+    from attn_utils import exercises
+
+    cells = _by_hand(path)
+    text = re.search(r'^TEXT = "(.*)"$', "\n".join(src for _, src in _code_cells(path)), re.M)
+    space = {"au": au, "np": np, "pd": pd, "torch": torch, "ex": exercises, "lm": lm,
+             "display": lambda *a, **k: None, "TEXT": text.group(1) if text else TEXT}
+    space["att"] = au.extract(lm, space["TEXT"])
+    space["norms"] = au.norm_attention(lm, space["TEXT"])
+    for i, src in cells:
+        try:
+            exec(compile(src, f"{path.name}[{i}]", "exec"), space)
+        except Exception as err:
+            raise AssertionError(f"{path.name}, cell {i}: {type(err).__name__}: {err}") from None
+    return [i for i, _ in cells]
+
+
+def test_the_notebooks_by_hand_cells_run_here(minilm, capsys):
+    """The harness of the CUDA test below, on the CPU: every selected cell runs (its own asserts hold)."""
+    ran = {p.name[:2]: _run_by_hand(minilm, p) for p in NOTEBOOKS}
+    assert len(ran["01"]) >= 2 and len(ran["02"]) >= 2 and len(ran["05"]) >= 2, ran
+    assert capsys.readouterr().out.count("✅") >= 1  # 05's folded answer re-runs check_masking_change
+
+
+@pytest.mark.cuda
+def test_on_cuda_the_notebooks_by_hand_cells_run(minilm_cuda, capsys):
+    for path in NOTEBOOKS:
+        _run_by_hand(minilm_cuda, path)
+    assert capsys.readouterr().out.count("✅") >= 1
