@@ -470,6 +470,21 @@ def _shift(value, to, arrays: bool = True):
     return value
 
 
+def _tensors_and_functions(value):
+    """The tensors, numeric arrays and functions in ``value`` (lists, tuples, dicts): what :func:`_shift` moves."""
+    import inspect
+
+    if isinstance(value, torch.Tensor) or inspect.isfunction(value) or (
+            isinstance(value, np.ndarray) and value.dtype.kind in "biuf"):
+        yield value
+    elif isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        for v in value:
+            yield from _tensors_and_functions(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _tensors_and_functions(v)
+
+
 def _verdict(check, args, kwargs, capsys) -> tuple[str, str, str]:
     """("pass" | "note" | "error", the message with its numbers and the stand-in's class name blanked, the message)."""
     import re
@@ -505,6 +520,9 @@ def _same_verdict_on_the_device(check, kind, build, fragment, ctx, capsys, to, l
 
     try:
         args, kwargs = build(ctx)
+        if not (list(_tensors_and_functions(args)) or (lm is not None and "lm" in kwargs)
+                or any(isinstance(v, torch.Tensor) for v in _tensors_and_functions(kwargs))):
+            pytest.skip("no tensor, array or function in this answer: nothing that could live on a device")
         host = _verdict(check, _shift(args, lambda t: t.detach().cpu().requires_grad_(t.requires_grad)),
                         _shift(kwargs, lambda t: t.cpu(), arrays=False), capsys)
         args, kwargs = build(ctx)
@@ -528,14 +546,23 @@ def test_an_answer_off_the_host_gets_the_verdict_a_host_tensor_gets(check, kind,
     _same_verdict_on_the_device(check, kind, build, fragment, exercise_ctx, capsys, off_host)
 
 
-@pytest.mark.parametrize("where", ["host", "off-host"])
+@pytest.mark.cuda
+@pytest.mark.parametrize("check, kind, build, fragment", _matrix())
+def test_on_cuda_an_answer_gets_the_verdict_a_host_tensor_gets(check, kind, build, fragment, exercise_ctx, minilm_cuda,
+                                                               capsys):
+    """The same with real CUDA tensors, and the checks that run a model (``lm=``) given the model on the GPU."""
+    _same_verdict_on_the_device(check, kind, build, fragment, exercise_ctx, capsys,
+                                lambda t: t.detach().to("cuda").requires_grad_(t.requires_grad), lm=minilm_cuda)
+
+
+@pytest.mark.parametrize("where", ["host", "off-host", pytest.param("cuda", marks=pytest.mark.cuda)])
 def test_nested_lists_of_device_scalars_are_read_as_host_ones_are(where, exercise_ctx, capsys):
     """``[[share(l, h) for h in heads] for l in layers]`` with torch scalars: a learner who computed on the GPU."""
     from test_exercise_matrix import best_of, prev_share
 
     from attn_utils import exercises as ex
 
-    move = off_host if where == "off-host" else (lambda t: t)
+    move = {"host": lambda t: t, "off-host": off_host, "cuda": lambda t: t.to("cuda")}[where]
     share = prev_share(exercise_ctx.att_long.weights)
     nested = [[move(torch.tensor(v)) for v in row] for row in share]
     best = tuple(move(torch.tensor(i)) for i in best_of(share))
@@ -619,3 +646,29 @@ def test_on_cuda_the_notebooks_by_hand_cells_run(minilm_cuda, capsys):
     for path in NOTEBOOKS:
         _run_by_hand(minilm_cuda, path)
     assert capsys.readouterr().out.count("✅") >= 1
+
+
+# --- public functions that take arrays also take tensors from any device -----------------------------------
+
+
+@pytest.mark.parametrize("where", ["host", "off-host", pytest.param("cuda", marks=pytest.mark.cuda)])
+def test_functions_that_take_arrays_take_model_outputs_on_any_device(where, minilm):
+    """``au.Attention(tokens, weights)``, ``plot_grid`` and ``roles.passing`` given the model's own tensors (on the
+    GPU in Colab, requiring grad, or in bfloat16) give what they give for the numpy array."""
+    import matplotlib.pyplot as plt
+
+    move = {"host": lambda t: t, "off-host": off_host, "cuda": lambda t: t.to("cuda")}[where]
+    att = au.extract(minilm, TEXT)
+    weights = move(torch.from_numpy(att.weights))
+    for given in (weights, weights.clone().requires_grad_(True), weights.to(torch.bfloat16)):
+        built = au.Attention(att.tokens, given)
+        assert built.weights.dtype == np.float32 and built.weights.shape == att.weights.shape
+        atol = 4e-3 if given.dtype == torch.bfloat16 else 0  # bfloat16 keeps 8 bits: weights <= 1 within 2^-8
+        np.testing.assert_allclose(built.weights, att.weights, rtol=0, atol=atol)
+    share = att.weights[:, :, :, 0].mean(-1)  # [layer, head]: the weight on [CLS]
+    fig = au.plot_grid(move(torch.from_numpy(share)))
+    drawn = fig.axes[0].images[0].get_array()
+    np.testing.assert_allclose(np.asarray(drawn), share, rtol=0, atol=1e-7)
+    plt.close(fig)
+    diff = np.random.default_rng(0).normal(0.1, 0.02, size=(6, 2, 3))
+    assert (au.roles.passing(move(torch.from_numpy(diff))) == au.roles.passing(diff)).all()
