@@ -519,7 +519,10 @@ def _same_verdict_on_the_device(check, kind, build, fragment, ctx, capsys, to, l
     import matplotlib.pyplot as plt
 
     try:
-        args, kwargs = build(ctx)
+        try:
+            args, kwargs = build(ctx)
+        except ImportError as err:  # the GPU machine has no MeCab (fugashi): the v3 tokenizer's cases
+            pytest.skip(f"this case's data need what is not installed here: {err}")
         if not (list(_tensors_and_functions(args)) or (lm is not None and "lm" in kwargs)
                 or any(isinstance(v, torch.Tensor) for v in _tensors_and_functions(kwargs))):
             pytest.skip("no tensor, array or function in this answer: nothing that could live on a device")
