@@ -7,6 +7,11 @@
   made on the CPU would raise.
 - CUDA (marker ``cuda``; skipped without a GPU): the same functions with the model on the GPU give the
   CPU's numbers within 1e-5. ``tools/gpu_check.sh`` runs them on a GPU machine.
+- Exercise checks: the wrong-answer matrix (tests/test_exercise_matrix.py) with every tensor, array and returned
+  value of the answer on the device gets the verdict a host tensor gets: on the CPU with ``OffHost`` (a tensor
+  that fails where a CUDA tensor fails), on CUDA for real, with the checks that run a model given the GPU model.
+- Notebooks: the cells that call ``lm.model`` by hand move their inputs to ``lm.device`` and their outputs to
+  the host (read here; run on the GPU under ``cuda``), as ``device="auto"`` puts the model on Colab's GPU.
 
 The model is the bundled MiniLM (trained: its attention is peaked, so argmax-based scores have few near-ties).
 """
@@ -50,6 +55,8 @@ CALLS = {
     "syntax_heads": (lambda lm, d: au.syntax_heads(lm, d["treebank"], split=True, batch_size=16, progress=False),
                      "argmax"),
     "probe_holdout": (lambda lm, d: au.probe_holdout(lm), "argmax"),
+    # drawn on the CPU in float32, then put where lm runs: the same random weights everywhere
+    "untrained_twin": (lambda lm, d: au.extract(au.untrained_twin(lm), TEXT).weights, "values"),
     # the checks' own model runs (the hints of check_masking_change; check_scaling_entropy runs recompute_attention)
     "exercises _hidden_pair": (lambda lm, d: [v.float().cpu().numpy() for v in _hidden_pair(lm, TEXT, "fox", "dog")],
                                "values"),
