@@ -682,3 +682,21 @@ def test_functions_that_take_arrays_take_model_outputs_on_any_device(where, mini
     plt.close(fig)
     diff = np.random.default_rng(0).normal(0.1, 0.02, size=(6, 2, 3))
     assert (au.roles.passing(move(torch.from_numpy(diff))) == au.roles.passing(diff)).all()
+
+
+def test_no_check_calls_a_learners_function_with_data_from_a_model():
+    """The checks call a learner's function with host numpy arrays (retried as host tensors); a function that
+    sends them to the GPU and returns GPU tensors is accepted (the matrix above). Were a check to call it with a
+    model's tensors, it would have to pass them on the model's device: this test names the check that starts to."""
+    import inspect
+
+    from attn_utils import exercises as ex
+
+    both = []
+    for name in ex.CHECKS:
+        check = getattr(ex, name)
+        source = inspect.getsource(inspect.unwrap(check))
+        takes_model = {"lm", "model"} & set(inspect.signature(inspect.unwrap(check)).parameters)
+        if takes_model and "call_learner" in source:
+            both.append(name)
+    assert len(ex.CHECKS) >= 20 and not both, both
