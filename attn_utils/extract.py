@@ -6,6 +6,7 @@ looking"), column = key ("who is looked at"); every row sums to 1.
 from __future__ import annotations
 
 import inspect
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -78,7 +79,7 @@ class Attention:
     labels: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.weights = np.asarray(self.weights, dtype=np.float32)
+        self.weights = host_array(self.weights, dtype=np.float32)
         if self.weights.ndim != 4:
             raise AttentionError(f"weights must be [layer, head, query, key], got shape {self.weights.shape}")
         n = len(self.tokens)
@@ -368,6 +369,18 @@ def _stderr_is_terminal() -> bool:
         return bool(sys.stderr.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+def host_array(values: Any, dtype: Any = None) -> np.ndarray:
+    """``np.asarray(values, dtype)``, where a torch tensor on any device (requiring grad, in bfloat16) is first
+    brought to the host: what a model returns can be passed wherever an array is asked for."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(values, torch.Tensor):
+        values = values.detach().cpu()
+        if values.dtype == torch.bfloat16:  # numpy has no bfloat16; float32 holds it exactly
+            values = values.float()
+        values = values.numpy()
+    return np.asarray(values, dtype=dtype)
 
 
 def model_device(model: Any) -> Any:

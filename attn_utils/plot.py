@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import user_stacklevel
-from .extract import Attention
+from .extract import Attention, host_array
 
 __all__ = [
     "plot_heatmap", "plot_query_heads", "plot_grid", "plot_lines", "plot_heads", "plot_shapes", "style_table",
@@ -192,7 +192,7 @@ def plot_grid(values: pd.DataFrame | np.ndarray, *, title: str = "", ax: Any = N
     """
     import matplotlib.patches as patches
 
-    frame = values if isinstance(values, pd.DataFrame) else pd.DataFrame(np.asarray(values))
+    frame = values if isinstance(values, pd.DataFrame) else pd.DataFrame(host_array(values))
     arr = frame.to_numpy(dtype=float)
     figsize = figsize or (0.55 * arr.shape[1] + 2.5, 0.45 * arr.shape[0] + 1.6)
     fig, ax = _axes(ax, figsize)

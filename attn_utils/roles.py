@@ -217,7 +217,9 @@ def passing(diff: np.ndarray, threshold: float = 0.05, sign: int | None = None) 
         sign: ``+1`` or ``-1`` to count only heads whose mean has that sign (e.g. ``+1``: the
             role-A noun, or the second noun, gets more); ``None`` counts both signs.
     """
-    diff = np.asarray(diff, dtype=np.float64)
+    from .extract import host_array
+
+    diff = host_array(diff, dtype=np.float64)
     if diff.ndim != 3:
         raise AttentionError(f"passing() takes differences [sentence, layer, head], got shape {diff.shape}")
     if sign not in (None, 1, -1):

@@ -25,6 +25,7 @@ import dis
 import functools
 import inspect
 import re
+import sys
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -214,7 +215,19 @@ def _short(value: Any, limit: int = 120) -> str:
 
 
 def is_tensor(value: Any) -> bool:
-    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
+    """True for a torch tensor (any subclass, any device); torch is not imported for the question."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _on_host(value: Any) -> Any:
+    """Tensors (on any device), also inside nested lists and tuples, as host numpy arrays; the rest as it is."""
+    if is_tensor(value):
+        t = value.detach().cpu()
+        return t.double().numpy() if t.is_floating_point() else t.numpy()
+    if isinstance(value, (list, tuple)) and any(is_tensor(v) or isinstance(v, (list, tuple)) for v in value):
+        return [_on_host(v) for v in value]
+    return value
 
 
 def to_array(answer: Any, name: str = "答え") -> np.ndarray:
@@ -227,8 +240,7 @@ def to_array(answer: Any, name: str = "答え") -> np.ndarray:
     if unanswered(answer):
         raise ExerciseError(f"{name} がまだ None です。計算した値を入れましょう。")
     if is_tensor(answer):
-        t = answer.detach().cpu()
-        answer = t.double().numpy() if t.is_floating_point() else t.numpy()
+        answer = _on_host(answer)
     elif hasattr(answer, "to_numpy") and not isinstance(answer, np.ndarray):  # pandas Series / DataFrame
         if getattr(answer, "ndim", 1) == 2 and answer.shape[1] == 1 and answer.shape[0] != 1:
             answer = answer.iloc[:, 0]  # a DataFrame of one column stands for its column
@@ -237,8 +249,8 @@ def to_array(answer: Any, name: str = "答え") -> np.ndarray:
         raise ExerciseError(f"{name} は数 (または数の配列) のはずですが、文字列 {_short(answer)} でした。")
     if isinstance(answer, Mapping):
         raise ExerciseError(f"{name} は数の配列のはずですが、辞書 (dict) でした。")
-    if isinstance(answer, (list, tuple)) and any(is_tensor(a) for a in answer):
-        answer = [a.detach().cpu().double().numpy() if is_tensor(a) else a for a in answer]
+    if isinstance(answer, (list, tuple)):
+        answer = _on_host(answer)
     try:
         arr = np.asarray(answer, dtype=np.float64)
     except (TypeError, ValueError):
