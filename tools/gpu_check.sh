@@ -8,8 +8,8 @@
 # pandas, tokenizers, pytest ... are the machine's own), prints the GPU and the versions, runs the CUDA
 # tests (every public function on the GPU against the CPU, within 1e-5) and the CPU device tests, then the
 # device rows of the bench on the GPU (20,000 sentences at batch 256, as in the issue) and on the CPU.
-# Logs and the bench JSON go to $OUT. Each step has its own time limit (120 + 60 + 120 + 60 s); the whole stays
-# under 6 minutes.
+# Logs and the bench JSON go to $OUT. Each step has its own time limit (150 + 60 + 120 + 60 s); the whole stays
+# under 7 minutes (call the device tool with timeout_s 480).
 # The MiniLM in .whl/ has its weights stored in float16 (see tools/gpu_wheels.sh): the same weights on
 # CPU and GPU, so every comparison holds; the captions still say "MiniLM-L6 (bundled)".
 set -uo pipefail
@@ -51,7 +51,7 @@ PY
 } 2>&1 | tee "$OUT/env.txt"
 
 step "CUDA tests (every public function on the GPU against the CPU)" | tee "$OUT/pytest_cuda.txt"
-timeout 120 python3 -m pytest -q -rs -p no:cacheprovider -m cuda tests/test_devices.py tests/test_hardening.py \
+timeout 150 python3 -m pytest -q -rs -p no:cacheprovider -m cuda tests/test_devices.py tests/test_hardening.py \
     --durations=8 2>&1 | tee -a "$OUT/pytest_cuda.txt"
 echo "pytest -m cuda exit: ${PIPESTATUS[0]}" | tee -a "$OUT/pytest_cuda.txt"
 
