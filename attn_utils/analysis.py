@@ -31,6 +31,7 @@ from .extract import (
     model_inputs,
     reduce_dtype,
     to_device,
+    token_counts,
 )
 from .scratch import encoder_layers, project_heads
 
@@ -247,27 +248,6 @@ class _PunctuationIds:
         return looked_up[..., 0], looked_up[..., 1]
 
 
-def _token_counts(tok: Any, texts: Sequence[str]) -> np.ndarray:
-    """Tokens per text, special tokens included: only the order of the batches depends on these counts.
-
-    A fast tokenizer counts with its Rust backend alone (without building a Python encoding per text:
-    about a third of the time, host time that a GPU would otherwise wait through); a slow one tokenizes.
-    The backend keeps the padding and truncation of the tokenizer's last call, so a count is the number
-    of real tokens (its attention mask), and a text past the model's limit may count as cut to it; either
-    way the texts sort the same up to that limit. In slices, so only the counts are kept.
-    """
-    backend = getattr(tok, "backend_tokenizer", None) if getattr(tok, "is_fast", False) else None
-    counts = np.zeros(len(texts), dtype=np.int64)
-    for start in range(0, len(texts), 2048):
-        chunk = list(texts[start : start + 2048])
-        if backend is not None:
-            lengths = [sum(e.attention_mask) for e in backend.encode_batch(chunk, add_special_tokens=True)]
-        else:
-            lengths = [len(x) for x in tok(chunk, truncation=True)["input_ids"]]
-        counts[start : start + len(chunk)] = lengths
-    return counts
-
-
 def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None) -> pd.DataFrame:
     """:func:`head_metrics` averaged over many texts, streamed in batches.
 
@@ -297,7 +277,7 @@ def head_stats(lm: Any, texts: Sequence[str], batch_size: int = 32, progress: bo
     texts, _ = _check_texts(list(texts) if not isinstance(texts, str) else texts)
     _check_batch_size(batch_size)
     tok = lm.tokenizer
-    order = np.argsort(_token_counts(tok, texts), kind="stable")
+    order = np.argsort(token_counts(tok, texts), kind="stable")
     punctuation = _PunctuationIds(tok)
     device = model_device(lm.model)
     dtype, total_dtype = reduce_dtype(device), exact_dtype(device)

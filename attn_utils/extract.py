@@ -445,6 +445,27 @@ def model_inputs(model: Any, encoding: Any) -> dict[str, Any]:
     return {k: to_device(v, device) for k, v in encoding.items() if k in named}
 
 
+def token_counts(tok: Any, texts: Sequence[str]) -> np.ndarray:
+    """Tokens per text, special tokens included: only the order of the batches depends on these counts.
+
+    A fast tokenizer counts with its Rust backend alone (without building a Python encoding per text:
+    about a third of the time, host time that a GPU would otherwise wait through); a slow one tokenizes.
+    The backend keeps the padding and truncation of the tokenizer's last call, so a count is the number
+    of real tokens (its attention mask), and a text past the model's limit may count as cut to it; either
+    way the texts sort the same up to that limit. In slices, so only the counts are kept.
+    """
+    backend = getattr(tok, "backend_tokenizer", None) if getattr(tok, "is_fast", False) else None
+    counts = np.zeros(len(texts), dtype=np.int64)
+    for start in range(0, len(texts), 2048):
+        chunk = list(texts[start : start + 2048])
+        if backend is not None:
+            lengths = [sum(e.attention_mask) for e in backend.encode_batch(chunk, add_special_tokens=True)]
+        else:
+            lengths = [len(x) for x in tok(chunk, truncation=True)["input_ids"]]
+        counts[start : start + len(chunk)] = lengths
+    return counts
+
+
 def encode(lm: Any, texts: list[str]) -> Any:
     """Tokenize ``texts`` padded to the longest, truncated to the model's limit (with a warning per long text).
 

@@ -44,7 +44,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import AttentionError, user_stacklevel
-from .extract import _batches, _check_batch_size, exact_dtype, model_device, reduce_dtype, run_model, to_device
+from .extract import (_batches, _check_batch_size, exact_dtype, model_device, reduce_dtype, run_model, to_device,
+                      token_counts)
 from .stats import binomial_interval, mcnemar_exact, split_half
 from .treebank import Sentence, check_sentences, poss_source, sentences_digest
 from .words import align_words, token_spans_batch
@@ -169,10 +170,7 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     check_sentences(sentences, "syntax_heads")
     _check_batch_size(batch_size)
     texts = [s.text for s in sentences]
-    spans = token_spans_batch(lm, texts)
-    owners = [align_words(t, s.spans) for s, t in zip(sentences, spans)]
-    scorable = tuple(_scorable(s, o) for s, o in zip(sentences, owners))
-    order = np.argsort([len(x) for x in spans], kind="stable")
+    order = np.argsort(token_counts(lm.tokenizer, texts), kind="stable")
     halves = np.zeros(len(sentences), dtype=np.int64)
     if split:
         halves[split_half(len(sentences))[1]] = 1
@@ -182,26 +180,33 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         rows_per_word.append([[labels.setdefault(lab, len(labels)) for lab in _labels(r)] for r in s.relations])
     n_halves = 2 if split else 1
     width = n_halves * len(labels)
-    arrays = [_sentence_arrays(s, o, m, rows, halves[i] * len(labels) if split else 0)
-              for i, (s, o, m, rows) in enumerate(zip(sentences, owners, scorable, rows_per_word))]
     device = model_device(lm.model)
     dtype = reduce_dtype(device)
     hits = None  # [direction, layer, head, half * label], on the device until the end
     starts = np.concatenate([[0], np.cumsum([len(s) for s in sentences])])
     correct = None  # [direction, layer, head, word of the corpus]: each word's hit, on the device until the end
     totals = np.zeros(width)
-    # Nothing here waits for the device but transformers' mask check in the forward pass (see head_stats):
-    # while the device scores one batch, the next is tokenized and its word maps are built here, with a few
-    # numpy operations per sentence.
+    marks: list[tuple[bool, ...]] = [()] * len(sentences)  # per sentence: which words can be scored
+    # Nothing here waits for the device but transformers' mask check at the start of each forward pass (see
+    # head_stats): each batch's forward pass is queued first, then its words are aligned to its tokens and
+    # its index arrays built here, on the host, while the device runs it.
     for start in _batches(len(sentences), batch_size, progress, "syntax_heads"):
         chunk = [int(i) for i in order[start : start + batch_size]]
         enc, weights = run_model(lm, [texts[i] for i in chunk], on_host=False)  # [layer, batch, head, query, key]
+        spans = token_spans_batch(lm, [texts[i] for i in chunk])
+        arrays = {}
+        for i, sp in zip(chunk, spans):
+            owner = align_words(sp, sentences[i].spans)
+            marks[i] = _scorable(sentences[i], owner)
+            arrays[i] = _sentence_arrays(sentences[i], owner, marks[i], rows_per_word[i],
+                                         halves[i] * len(labels) if split else 0)
+            totals += np.bincount(arrays[i]["label_rows"], minlength=width)
         B, T = len(chunk), weights.shape[-1]
         N = max(len(sentences[i]) for i in chunk) + 2
         real = enc["attention_mask"].sum(-1).tolist()
-        for b, i in enumerate(chunk):
-            if real[b] != len(spans[i]):
-                raise AttentionError(f"sentence {i}: {real[b]} tokens in the batch but {len(spans[i])} with offsets")
+        for b, (i, sp) in enumerate(zip(chunk, spans)):
+            if real[b] != len(sp):
+                raise AttentionError(f"sentence {i}: {real[b]} tokens in the batch but {len(sp)} with offsets")
         # token -> word unit w + 1; units 0 ([CLS]) and n + 1 ([SEP]) stay empty: _predict never reads them
         merge = np.zeros((B, T, N))
         owned = np.zeros((B, N - 2), dtype=bool)
@@ -238,8 +243,7 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         batch_hits = batch_hits.to(exact_dtype(device))
         hits = batch_hits if hits is None else hits + batch_hits
         del weights
-    for a in arrays:
-        totals += np.bincount(a["label_rows"], minlength=width)
+    scorable = tuple(marks)
     hits = hits.cpu().double().numpy()
     correct = correct.cpu().numpy()
     frame = _heads_frame(hits, totals, labels, n_halves)

@@ -223,7 +223,7 @@ def test_strongest_head():
 def test_head_stats_sorts_by_real_token_counts_whatever_the_backend_was_left_with(minilm):
     """The fast path counts with the Rust backend, whose padding/truncation persist from the last call:
     the counts must still be each text's real tokens, as the tokenizer itself gives them."""
-    from attn_utils.analysis import _token_counts
+    from attn_utils.extract import token_counts as _token_counts
 
     tok = minilm.tokenizer
     texts = au.load_corpus()[:60] + ["", "Why?", "word " * 40]
