@@ -402,3 +402,20 @@ def test_paired_test_counts_the_words_only_the_head_or_only_the_offset_gets_righ
         au.syntax_paired(rigged, wrong, sentences)
     with pytest.raises(au.AttentionError, match="sentences"):
         au.syntax_paired(rigged, table, sentences[:-1])
+
+
+def test_syntax_heads_queues_each_forward_pass_before_aligning_that_batch(minilm, monkeypatch):
+    """On a GPU the host aligns a batch's words while the device runs its forward pass: per batch, the
+    forward is queued first, then that batch's tokens are aligned (not the whole corpus up front)."""
+    from attn_utils import syntax
+
+    calls = []
+    run, spans = syntax.run_model, syntax.token_spans_batch
+    monkeypatch.setattr(syntax, "run_model", lambda lm, texts, **kw: calls.append(("forward", tuple(texts)))
+                        or run(lm, texts, **kw))
+    monkeypatch.setattr(syntax, "token_spans_batch", lambda lm, texts: calls.append(("align", tuple(texts)))
+                        or spans(lm, texts))
+    sentences = au.load_treebank("en_ewt")[:40]
+    au.syntax_heads(minilm, sentences, batch_size=16, progress=False)
+    assert [kind for kind, _ in calls] == ["forward", "align"] * 3
+    assert all(calls[k][1] == calls[k + 1][1] for k in range(0, len(calls), 2))  # the same batch
