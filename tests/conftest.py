@@ -5,17 +5,15 @@ and the tiny models borrow its tokenizer.
 """
 import os
 
-# One torch thread unless the caller sets OMP_NUM_THREADS: the tests' tensors are tiny (the 6-layer MiniLM on a
-# sentence, 2-layer random models), so a second thread gains nothing, and on a busy machine it costs a lot
-# (OpenMP threads spin at every barrier: with 2 threads on 2 shared cores the exercise matrix ran ~4x slower).
-# Set here, before torch is imported, so subprocesses started by the tests inherit it too.
-_ONE_THREAD = "OMP_NUM_THREADS" not in os.environ
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+import pytest
+import torch
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-if _ONE_THREAD:  # torch may have been imported before this file (a plugin): set it directly as well
+# One torch thread in the test process unless the caller sets OMP_NUM_THREADS: the tests' tensors are tiny
+# (the 6-layer MiniLM on a sentence, 2-layer random models), so a second thread gains nothing, and on a busy
+# machine it costs a lot (OpenMP threads spin at every barrier: on 2 cores with one of them busy elsewhere,
+# the exercise matrix and device tests took 46 s with 2 threads, 22 s with 1). The environment is left as it
+# is, so notebooks run by nbval (their own kernels) keep torch's default.
+if "OMP_NUM_THREADS" not in os.environ:
     torch.set_num_threads(1)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
