@@ -8,6 +8,14 @@ import os
 import pytest
 import torch
 
+# One torch thread in the test process unless the caller sets OMP_NUM_THREADS: the tests' tensors are tiny
+# (the 6-layer MiniLM on a sentence, 2-layer random models), so a second thread gains nothing, and on a busy
+# machine it costs a lot (OpenMP threads spin at every barrier: on 2 cores with one of them busy elsewhere,
+# the exercise matrix and device tests took 46 s with 2 threads, 22 s with 1). The environment is left as it
+# is, so notebooks run by nbval (their own kernels) keep torch's default.
+if "OMP_NUM_THREADS" not in os.environ:
+    torch.set_num_threads(1)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 try:  # under CI the property tests draw the same examples every run: a red CI is reproducible, not luck

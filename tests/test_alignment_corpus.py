@@ -8,6 +8,7 @@ the tokenizer keeps, sharing one only where normalisation expanded it (``ﬁ`` -
 At word level, every label is exactly the text the user typed, and a token that no word holds is
 listed with its reason, never given to a neighbour.
 """
+import functools
 import importlib.util
 import re
 import unicodedata
@@ -50,9 +51,15 @@ CORPUS = [
 NAMES = {"v3": "tohoku-nlp/bert-base-japanese-v3", "e5": "intfloat/multilingual-e5-small", "en": "bert-base-uncased"}
 
 
+@functools.cache
+def load(kind):
+    """Each tokenizer once per module (e5's takes a second or two to build); no test here changes one."""
+    return au.load_tokenizer(NAMES[kind])
+
+
 @pytest.fixture(scope="module", params=list(NAMES))
 def tok(request):
-    return au.load_tokenizer(NAMES[request.param])
+    return load(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +195,7 @@ def _tiny_lm(kind):
     """A one-layer random BERT over the real tokenizer ``kind`` (weights do not matter for alignment)."""
     from transformers import BertConfig, BertModel
 
-    tok = au.load_tokenizer(NAMES[kind])
+    tok = load(kind)
     cfg = BertConfig(vocab_size=len(tok), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                      intermediate_size=8, attn_implementation="eager")
     return LoadedModel(BertModel(cfg).eval(), tok, name=f"tiny-{kind}", source="untrained", loaded="config")

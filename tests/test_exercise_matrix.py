@@ -185,6 +185,13 @@ class Ctx:
         return float(table.loc["cat", "change"])
 
     @cached_property
+    def hidden(self):
+        """``(h, h_masked, h_replaced)`` in float64 for the masking answers (three forward passes, done once)."""
+        from attn_utils.exercises.checks_further import _hidden_pair
+
+        return tuple(v.double() for v in _hidden_pair(self.lm, MASK_TEXT, "chased", "cat"))
+
+    @cached_property
     def examples(self):
         return au.load_probe_set()
 
@@ -907,9 +914,7 @@ KW_MC = lambda c: dict(lm=c.lm, text=MASK_TEXT, query="chased", token="cat")  # 
 
 
 def hidden(c):
-    from attn_utils.exercises.checks_further import _hidden_pair
-
-    return [v.double() for v in _hidden_pair(c.lm, MASK_TEXT, "chased", "cat")]
+    return list(c.hidden)
 
 
 def mc(c, how):

@@ -25,9 +25,15 @@ def test_fallback_warning_points_at_the_callers_line(monkeypatch):
     assert names_marked_line(named, __file__), named
 
 
+@pytest.fixture(scope="module")
+def untrained_v3():
+    """Built once for the three sentences (a random 110M-parameter BERT takes about a second to build)."""
+    return au.load_model("tohoku-nlp/bert-base-japanese-v3", untrained=True)
+
+
 @pytest.mark.parametrize("text", list(V3_TOKENS))
-def test_untrained_v3_has_v3_tokens_and_shape_and_says_random(text):
-    lm = au.load_model("tohoku-nlp/bert-base-japanese-v3", untrained=True)
+def test_untrained_v3_has_v3_tokens_and_shape_and_says_random(text, untrained_v3):
+    lm = untrained_v3
     assert lm.source == "untrained" and "RANDOM" in lm.caption and not lm.meaningful
     cfg = lm.model.config
     assert (cfg.num_hidden_layers, cfg.num_attention_heads, cfg.hidden_size, cfg.vocab_size) == (12, 12, 768, 32768)

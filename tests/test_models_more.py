@@ -22,7 +22,7 @@ class _Ok(http.server.BaseHTTPRequestHandler):
 
 def test_a_hub_answering_200_is_reachable(monkeypatch):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     try:
         for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "http_proxy", "HTTP_PROXY"):
             monkeypatch.delenv(var, raising=False)

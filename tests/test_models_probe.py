@@ -52,7 +52,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 def test_probe_requests_the_model_api_path(monkeypatch):
     monkeypatch.setattr(_Recorder, "paths", [])  # this request's paths only (mutmut runs the suite twice in a process)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     try:
         for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "http_proxy", "HTTP_PROXY"):
             monkeypatch.delenv(var, raising=False)
