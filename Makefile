@@ -52,9 +52,11 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(PYTEST) tests
 
-## make fast: the unit tests without the browser tests and nbval (under 60 s on 2 cores)
+## make fast: the unit tests without the browser tests and nbval, on FAST_WORKERS processes (pytest-xdist;
+## about a minute on 2 cores). FAST_WORKERS=0 runs them in this one process.
+FAST_WORKERS ?= 2
 fast: $(STAMP)
-	$(PYTEST) tests -m "not browser"
+	$(PYTEST) tests -m "not browser" $(if $(filter-out 0,$(FAST_WORKERS)),-n $(FAST_WORKERS) --dist worksteal)
 
 ## make mutate: mutation testing (mutmut) of the core modules; writes build/mutation.json.
 ## Slow (several hours on 2 cores), so not part of `make test` or .ci/run. See docs/mutation.md.
