@@ -44,8 +44,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import AttentionError, user_stacklevel
-from .extract import (_batches, _check_batch_size, exact_dtype, model_device, reduce_dtype, run_model, to_device,
-                      token_counts)
+from .extract import _batches, _check_batch_size, exact_dtype, model_device, reduce_dtype, run_model, to_device
 from .stats import binomial_interval, mcnemar_exact, split_half
 from .treebank import Sentence, check_sentences, poss_source, sentences_digest
 from .words import align_words, token_spans_batch
@@ -170,7 +169,8 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     check_sentences(sentences, "syntax_heads")
     _check_batch_size(batch_size)
     texts = [s.text for s in sentences]
-    order = np.argsort(token_counts(lm.tokenizer, texts), kind="stable")
+    spans = token_spans_batch(lm, texts)  # one tokenization with offsets: the batches' order and their alignment
+    order = np.argsort([len(x) for x in spans], kind="stable")
     halves = np.zeros(len(sentences), dtype=np.int64)
     if split:
         halves[split_half(len(sentences))[1]] = 1
@@ -188,15 +188,14 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
     totals = np.zeros(width)
     marks: list[tuple[bool, ...]] = [()] * len(sentences)  # per sentence: which words can be scored
     # Nothing here waits for the device but transformers' mask check at the start of each forward pass (see
-    # head_stats): each batch's forward pass is queued first, then its words are aligned to its tokens and
-    # its index arrays built here, on the host, while the device runs it.
+    # head_stats): each batch's forward pass is queued first, then its words are aligned to its tokens (the
+    # spans above) and its index arrays built here, on the host, while the device runs it.
     for start in _batches(len(sentences), batch_size, progress, "syntax_heads"):
         chunk = [int(i) for i in order[start : start + batch_size]]
         enc, weights = run_model(lm, [texts[i] for i in chunk], on_host=False)  # [layer, batch, head, query, key]
-        spans = token_spans_batch(lm, [texts[i] for i in chunk])
         arrays = {}
-        for i, sp in zip(chunk, spans):
-            owner = align_words(sp, sentences[i].spans)
+        for i in chunk:
+            owner = align_words(spans[i], sentences[i].spans)
             marks[i] = _scorable(sentences[i], owner)
             arrays[i] = _sentence_arrays(sentences[i], owner, marks[i], rows_per_word[i],
                                          halves[i] * len(labels) if split else 0)
@@ -204,9 +203,9 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
         B, T = len(chunk), weights.shape[-1]
         N = max(len(sentences[i]) for i in chunk) + 2
         real = enc["attention_mask"].sum(-1).tolist()
-        for b, (i, sp) in enumerate(zip(chunk, spans)):
-            if real[b] != len(sp):
-                raise AttentionError(f"sentence {i}: {real[b]} tokens in the batch but {len(sp)} with offsets")
+        for b, i in enumerate(chunk):
+            if real[b] != len(spans[i]):
+                raise AttentionError(f"sentence {i}: {real[b]} tokens in the batch but {len(spans[i])} with offsets")
         # token -> word unit w + 1; units 0 ([CLS]) and n + 1 ([SEP]) stay empty: _predict never reads them
         merge = np.zeros((B, T, N))
         owned = np.zeros((B, N - 2), dtype=bool)

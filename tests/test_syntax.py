@@ -406,16 +406,17 @@ def test_paired_test_counts_the_words_only_the_head_or_only_the_offset_gets_righ
 
 def test_syntax_heads_queues_each_forward_pass_before_aligning_that_batch(minilm, monkeypatch):
     """On a GPU the host aligns a batch's words while the device runs its forward pass: per batch, the
-    forward is queued first, then that batch's tokens are aligned (not the whole corpus up front)."""
+    forward is queued first, then that batch's words are aligned (not the whole corpus up front)."""
+    import itertools
+
     from attn_utils import syntax
 
     calls = []
-    run, spans = syntax.run_model, syntax.token_spans_batch
-    monkeypatch.setattr(syntax, "run_model", lambda lm, texts, **kw: calls.append(("forward", tuple(texts)))
+    run, align = syntax.run_model, syntax.align_words
+    monkeypatch.setattr(syntax, "run_model", lambda lm, texts, **kw: calls.append(("forward", len(texts)))
                         or run(lm, texts, **kw))
-    monkeypatch.setattr(syntax, "token_spans_batch", lambda lm, texts: calls.append(("align", tuple(texts)))
-                        or spans(lm, texts))
+    monkeypatch.setattr(syntax, "align_words", lambda spans, words: calls.append(("align", 1)) or align(spans, words))
     sentences = au.load_treebank("en_ewt")[:40]
     au.syntax_heads(minilm, sentences, batch_size=16, progress=False)
-    assert [kind for kind, _ in calls] == ["forward", "align"] * 3
-    assert all(calls[k][1] == calls[k + 1][1] for k in range(0, len(calls), 2))  # the same batch
+    runs = [(kind, sum(n for _, n in group)) for kind, group in itertools.groupby(calls, key=lambda c: c[0])]
+    assert runs == [("forward", 16), ("align", 16), ("forward", 16), ("align", 16), ("forward", 8), ("align", 8)]
