@@ -373,7 +373,8 @@ def _stderr_is_terminal() -> bool:
 
 def host_array(values: Any, dtype: Any = None) -> np.ndarray:
     """``np.asarray(values, dtype)``, where a torch tensor on any device (requiring grad, in bfloat16) is first
-    brought to the host: what a model returns can be passed wherever an array is asked for."""
+    brought to the host: a tensor that a model returns can be passed wherever an array is asked for (one
+    tensor; a list of tensors is read by ``np.asarray`` as it is)."""
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(values, torch.Tensor):
         values = values.detach().cpu()
@@ -446,23 +447,36 @@ def model_inputs(model: Any, encoding: Any) -> dict[str, Any]:
 
 
 def token_counts(tok: Any, texts: Sequence[str]) -> np.ndarray:
-    """Tokens per text, special tokens included: only the order of the batches depends on these counts.
+    """Tokens per text, special tokens included, cut to the tokenizer's limit, as ``tok(texts, truncation=True)``
+    counts them: only the order of the batches depends on these counts.
 
     A fast tokenizer counts with its Rust backend alone (without building a Python encoding per text:
-    about a third of the time, host time that a GPU would otherwise wait through); a slow one tokenizes.
-    The backend keeps the padding and truncation of the tokenizer's last call, so a count is the number
-    of real tokens (its attention mask), and a text past the model's limit may count as cut to it; either
-    way the texts sort the same up to that limit. In slices, so only the counts are kept.
+    about a third of the time for an English WordPiece, host time that a GPU would otherwise wait
+    through); a slow one tokenizes. The backend keeps the padding and truncation of the tokenizer's last
+    call (a smaller ``max_length``, a pair's ``only_second``): truncation is switched off while counting
+    and put back after, and a count is the number of real tokens (its attention mask), whatever the
+    padding. In slices, so only the counts are kept.
     """
     backend = getattr(tok, "backend_tokenizer", None) if getattr(tok, "is_fast", False) else None
+    limit = getattr(tok, "model_max_length", None)
+    limit = limit if isinstance(limit, int) and limit < 10**9 else None
     counts = np.zeros(len(texts), dtype=np.int64)
-    for start in range(0, len(texts), 2048):
-        chunk = list(texts[start : start + 2048])
-        if backend is not None:
-            lengths = [sum(e.attention_mask) for e in backend.encode_batch(chunk, add_special_tokens=True)]
-        else:
-            lengths = [len(x) for x in tok(chunk, truncation=True)["input_ids"]]
-        counts[start : start + len(chunk)] = lengths
+    truncation = backend.truncation if backend is not None else None
+    if truncation is not None:
+        backend.no_truncation()
+    try:
+        for start in range(0, len(texts), 2048):
+            chunk = list(texts[start : start + 2048])
+            if backend is not None:
+                lengths = [sum(e.attention_mask) for e in backend.encode_batch(chunk, add_special_tokens=True)]
+                if limit is not None:
+                    lengths = [min(n, limit) for n in lengths]  # as tok(..., truncation=True) counts
+            else:
+                lengths = [len(x) for x in tok(chunk, truncation=True)["input_ids"]]
+            counts[start : start + len(chunk)] = lengths
+    finally:
+        if truncation is not None:
+            backend.enable_truncation(**truncation)
     return counts
 
 

@@ -114,9 +114,10 @@ def _predict_both(words: Any, valid: Any, unowned: Any) -> tuple[Any, Any]:
     w = words[..., 1:-1, 1:-1]  # no [CLS], no [SEP]
     # one additive mask for both directions: -2 puts a word without tokens below every real weight
     # (all in 0..1), -inf removes padding, a shorter sentence's [SEP] and the word itself. The mask adds
-    # the same per-word bias to a row and to a column: along a row (dep->head) the row's own bias is a
-    # constant, along a column (head->dep) the column's, so neither changes an argmax; and a scored word's
-    # bias is 0, so its row and column are the maps plus the candidates' biases, bit for bit.
+    # the same per-word bias to a row and to a column. A scored word owns a token, so its bias is 0: its
+    # row (dep->head) and its column (head->dep) are the maps plus the candidates' biases, bit for bit,
+    # as with a mask on one side only. The rows and columns of other words may come out differently
+    # (padding: all -inf; a word without tokens: -2 added), but their predictions are never read.
     bias = torch.where(valid, torch.where(unowned, -2.0, 0.0), -math.inf).to(w.dtype)
     mask = bias[..., None, :] + bias[..., :, None]
     mask.diagonal(dim1=-2, dim2=-1).fill_(-math.inf)

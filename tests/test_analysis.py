@@ -244,3 +244,13 @@ def test_head_stats_sorts_by_real_token_counts_whatever_the_backend_was_left_wit
     assert _token_counts(tok, texts).tolist() == want
     tok(texts[:4])  # and off again
     assert _token_counts(tok, texts).tolist() == want
+    long = texts + ["word " * 600]  # past the model's limit: counted as cut to it
+    want_long = [len(ids) for ids in tok(long, truncation=True)["input_ids"]]
+    assert want_long[-1] == 512
+    tok(["e"], truncation=True, max_length=5)  # a smaller limit left on the backend
+    assert _token_counts(tok, long).tolist() == want_long
+    assert tok.backend_tokenizer.truncation["max_length"] == 5  # and put back
+    tok(["What is attention?"], ["A weighted average of the values."], truncation="only_second", max_length=12)
+    assert _token_counts(tok, long).tolist() == want_long  # a pair's truncation rule left there
+    assert tok.backend_tokenizer.truncation["strategy"] == "only_second"
+    tok(texts[:1])
