@@ -79,7 +79,8 @@ def head_predictions(word_attention: Any, direction: str = "dep->head") -> np.nd
         direction: ``"dep->head"`` (normal map) or ``"head->dep"`` (transposed).
 
     Returns:
-        int array ``[..., n]``: 1-based word numbers (never 0 = root, never the word itself).
+        int array ``[..., n]``: 1-based word numbers (never 0 = root; never the word itself, except in a
+        one-word sentence, where it is the only candidate, as in Clark et al.'s code).
     """
     import torch
 
