@@ -476,3 +476,26 @@ def test_treebank_offsets_check_clips_at_the_sentence_ends_as_the_library(capsys
     unclipped = {k: hits[k] / total for k in offsets}
     assert unclipped != clipped  # amod at +2: a prediction past the last word is clipped onto it
     fails(ex.check_treebank_offsets, "切り詰め", unclipped, sentences=tb, relation="amod", offsets=offsets)
+
+
+def test_dot_std_hints_hold_for_every_set_of_dimensions_the_check_can_draw():
+    """check_dot_std draws 3 of 10 dimensions at random; its hint must not depend on the draw. (It did: for
+    (20, 24, 36) and (80, 100, 120) the uniform-noise answer was told it measured the mean.)"""
+    import itertools
+
+    from attn_utils.exercises import ExerciseError
+    from attn_utils.exercises.checks import _dot_std_verdict
+
+    def hint(got, dims):
+        try:
+            return _dot_std_verdict(np.asarray(got, float), dims)
+        except ExerciseError as err:
+            return str(err)
+
+    for dims in itertools.combinations([6, 10, 12, 20, 24, 36, 48, 80, 100, 120], 3):
+        d = np.asarray(dims, float)
+        assert "ほぼ等しい" in hint(np.sqrt(d) * np.array([1.03, 0.97, 1.01]), list(dims)), dims
+        assert "rng.random" in hint(np.sqrt(7 / 144 * d) * np.array([1.02, 0.98, 1.0]), list(dims)), dims
+        assert "平均 (mean)" in hint(np.sqrt(d / 20000) * np.array([1.5, -0.8, 0.3]), list(dims)), dims
+        assert "分散" in hint(d * 1.01, list(dims)), dims
+        assert "割った後" in hint(np.array([1.01, 0.98, 1.02]), list(dims)), dims
