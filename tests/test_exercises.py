@@ -497,5 +497,7 @@ def test_dot_std_hints_hold_for_every_set_of_dimensions_the_check_can_draw():
         assert "ほぼ等しい" in hint(np.sqrt(d) * np.array([1.03, 0.97, 1.01]), list(dims)), dims
         assert "rng.random" in hint(np.sqrt(7 / 144 * d) * np.array([1.02, 0.98, 1.0]), list(dims)), dims
         assert "平均 (mean)" in hint(np.sqrt(d / 20000) * np.array([1.5, -0.8, 0.3]), list(dims)), dims
+        assert "ほぼ 0" in hint(np.zeros(3), list(dims)), dims  # the spread of one number
+        assert "mean(axis=-1)" in hint(np.array([1.01, 0.99, 1.0]) / np.sqrt(d), list(dims)), dims
         assert "分散" in hint(d * 1.01, list(dims)), dims
         assert "割った後" in hint(np.array([1.01, 0.98, 1.02]), list(dims)), dims
