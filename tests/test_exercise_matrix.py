@@ -1134,6 +1134,11 @@ r2(S, "wrong", "one-pair", lambda c: ((lambda d: float(np.std(np.random.default_
 r2(S, "wrong", "mean-not-sum", lambda c: ((lambda d: (np.random.default_rng().normal(size=(20000, d))
                                                       * np.random.default_rng().normal(size=(20000, d))).mean(-1).std(),), {}),
    "ほぼ 0")
+r2(S, "wrong", "unit-length-vectors", lambda c: ((lambda d: (lambda q, k: (q / np.linalg.norm(q, axis=-1, keepdims=True)
+                                                                          * k / np.linalg.norm(k, axis=-1, keepdims=True))
+                                                           .sum(-1).std())(np.random.default_rng().normal(size=(20000, d)),
+                                                                           np.random.default_rng().normal(size=(20000, d))),),
+                                                 {}), "正規化")
 r2(S, "wrong", "sum-over-samples", lambda c: ((lambda d: (np.random.default_rng().normal(size=(2000, d))
                                                           * np.random.default_rng().normal(size=(2000, d))).sum(0).std(),), {}),
    "d = ")

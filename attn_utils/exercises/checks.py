@@ -299,10 +299,12 @@ def _dot_std_verdict(got: np.ndarray, test_dims: Sequence[int]) -> str:
         raise ExerciseError("どの d でもほぼ 1 です: √d で割った後の値を測っていませんか? 割る前の内積を測りましょう。")
     if np.allclose(got / np.asarray(test_dims, float), 1.0, atol=0.15):
         raise ExerciseError("標準偏差ではなく分散 (var) を測っていませんか? np.std を使いましょう。")
-    # q·k made with the mean over the d components instead of their sum: its spread is 1 / √d
+    # spread 1 / √d: q·k made with the mean over the d components instead of their sum, or q and k
+    # normalised to length 1 (both give exactly this)
     if np.allclose(got * np.sqrt(test_dims), 1.0, atol=0.15):
-        raise ExerciseError("ほぼ 0 です (d が大きいほど小さい): 内積を成分の平均 (mean(axis=-1)) で作っていませんか? "
-                            "内積は成分ごとの積の和 (sum(axis=-1)) です。")
+        raise ExerciseError("ほぼ 0 です (d が大きいほど小さく、ほぼ 1/√d): 内積を成分の平均 (mean(axis=-1)) で作ったか、"
+                            "q, k を長さ 1 に正規化していませんか? 各成分を平均 0・分散 1 の乱数のままにして、"
+                            "成分ごとの積の和 (sum(axis=-1)) をとりましょう。")
     # the mean of q·k instead of its spread: about N(0, d / n) for n pairs, so a few hundredths of √d at most
     # (by the ratio at each d, not by the largest value against the smallest √d: three close dimensions
     # then took the uniform numbers' 0.22 √d for 0)
