@@ -22,7 +22,6 @@ from .extract import (
     _batches,
     _check_batch_size,
     _check_texts,
-    _max_tokens,
     attentions,
     encode,
     exact_dtype,
@@ -34,6 +33,7 @@ from .extract import (
     token_counts,
 )
 from .scratch import encoder_layers, project_heads
+from .words import max_tokens
 
 __all__ = [
     "entropy",
@@ -395,7 +395,7 @@ def token_ablation(lm: Any, text: str, query: str | int) -> pd.DataFrame:
     att = extract(lm, text)
     q = att.position(query)
     # truncated as extract() truncates it (it warns), so the tokens match att.tokens
-    enc = model_inputs(lm.model, lm.tokenizer(text, return_tensors="pt", truncation=True, max_length=_max_tokens(lm)))
+    enc = model_inputs(lm.model, lm.tokenizer(text, return_tensors="pt", truncation=True, max_length=max_tokens(lm)))
     with torch.inference_mode():
         base = lm.model(**enc).last_hidden_state[0, q]
         keys = [k for k, t in enumerate(att.tokens) if k != q and t not in lm.tokenizer.all_special_tokens]

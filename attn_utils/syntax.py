@@ -94,11 +94,24 @@ def head_predictions(word_attention: Any, direction: str = "dep->head") -> np.nd
 
 def _predict(words: Any, direction: str, valid: Any, unowned: Any) -> Any:
     """Argmax over candidate words, in one direction (see :func:`_predict_both`)."""
-    return _predict_both(words, valid, unowned)[DIRECTIONS.index(direction)]
+    masked = _masked(words, valid, unowned)
+    return (masked if direction == "dep->head" else masked.transpose(-1, -2).contiguous()).argmax(-1) + 1
 
 
 def _predict_both(words: Any, valid: Any, unowned: Any) -> tuple[Any, Any]:
-    """Argmax over candidate words, in both directions from one masked copy of the maps.
+    """Argmax over candidate words, in both directions from one masked copy of the maps (:func:`_masked`).
+
+    Returns:
+        ``(dep->head, head->dep)``: int tensors ``[..., N - 2]`` on the device of ``words``,
+        1-based predictions (the first of tied candidates, as numpy's argmax in Clark et al.'s code).
+    """
+    masked = _masked(words, valid, unowned)
+    # argmax along the last dimension of a contiguous copy is faster than along a strided one
+    return masked.argmax(-1) + 1, masked.transpose(-1, -2).contiguous().argmax(-1) + 1
+
+
+def _masked(words: Any, valid: Any, unowned: Any) -> Any:
+    """The word maps without [CLS] and [SEP], with the candidates that may not be predicted masked.
 
     Args:
         words: word-level maps ``[..., N, N]`` ([CLS] at 0; the last row/column dropped as [SEP]).
@@ -107,8 +120,7 @@ def _predict_both(words: Any, valid: Any, unowned: Any) -> tuple[Any, Any]:
         unowned: bool, same shape: words without a token of their own (never predicted).
 
     Returns:
-        ``(dep->head, head->dep)``: int tensors ``[..., N - 2]`` on the device of ``words``,
-        1-based predictions (the first of tied candidates, as numpy's argmax in Clark et al.'s code).
+        ``[..., N - 2, N - 2]``: rows dependents, columns candidate heads (transpose for head->dep).
     """
     import torch
 
@@ -122,9 +134,7 @@ def _predict_both(words: Any, valid: Any, unowned: Any) -> tuple[Any, Any]:
     bias = torch.where(valid, torch.where(unowned, -2.0, 0.0), -math.inf).to(w.dtype)
     mask = bias[..., None, :] + bias[..., :, None]
     mask.diagonal(dim1=-2, dim2=-1).fill_(-math.inf)
-    masked = w + mask
-    # argmax along the last dimension of a contiguous copy is faster than along a strided one
-    return masked.argmax(-1) + 1, masked.transpose(-1, -2).contiguous().argmax(-1) + 1
+    return w + mask
 
 
 def _labels(relation: str) -> list[str]:
@@ -236,10 +246,10 @@ def syntax_heads(lm: Any, sentences: Sequence[Sentence], batch_size: int = 32, p
                                      dtype=dtype)  # ok: [direction, layer, batch, head, word]
         if correct is None:
             correct = torch.zeros(ok.shape[0], ok.shape[1], ok.shape[3], int(starts[-1]), dtype=torch.bool, device=device)
-        bb = np.concatenate([np.full(len(sentences[i]), b) for b, i in enumerate(chunk)])
-        ww = np.concatenate([np.arange(len(sentences[i])) for i in chunk])
-        bb, ww, gg = (to_device(torch.from_numpy(x), device) for x in (bb, ww, ww + starts[np.array(chunk)].repeat(
-            [len(sentences[i]) for i in chunk])))
+        bb = np.repeat(np.arange(B), lengths)  # per word of the batch: its sentence's row in the batch,
+        ww = np.concatenate([np.arange(n) for n in lengths])  # its place in the sentence,
+        gg = ww + np.repeat(starts[chunk], lengths)  # and its place in the corpus
+        bb, ww, gg = (to_device(torch.from_numpy(x), device) for x in (bb, ww, gg))
         correct[..., gg] = ok[:, :, bb, :, ww].permute(1, 2, 3, 0)
         batch_hits = batch_hits.to(exact_dtype(device))
         hits = batch_hits if hits is None else hits + batch_hits
