@@ -349,6 +349,12 @@ def _heads_frame(hits: np.ndarray, totals: np.ndarray, labels: dict[str, int], n
 
 # --- baseline and table ------------------------------------------------------------------------
 
+def _offset_prediction(source: int, offset: int, n: int) -> int:
+    """Clark et al.'s ``offset_predictor``: the word ``offset`` after ``source`` (0-based) as a 1-based head,
+    clipped to 0 (root) .. n."""
+    return max(0, min(source + offset + 1, n))
+
+
 def _offset_hits(sentences: Sequence[Sentence], scorable: Sequence[Sequence[bool]] | None = None
                  ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Per label, hits of each offset in :data:`OFFSETS`; and the number of words (only ``scorable`` ones)."""
@@ -361,7 +367,7 @@ def _offset_hits(sentences: Sequence[Sentence], scorable: Sequence[Sequence[bool
             if scorable is not None and not scorable[s_idx][i]:
                 continue
             j = src[i]
-            pred = np.array([max(0, min(j + k + 1, n)) for k in OFFSETS])  # Clark's offset_predictor
+            pred = np.array([_offset_prediction(j, k, n) for k in OFFSETS])
             ok = (pred == sent.heads[i]).astype(np.int64)
             for lab in _labels(rel):
                 hits[lab] = hits.get(lab, 0) + ok
@@ -526,7 +532,7 @@ def syntax_paired(scores: pd.DataFrame, table: pd.DataFrame, sentences: Sequence
                 if not mask[i][w] or rel not in _labels(r):
                     continue
                 head_ok.append(bool(correct[d, row["layer"], row["head"], starts[i] + w]))
-                pred = max(0, min(src[w] + int(row["offset"]) + 1, len(sent)))  # Clark's offset_predictor
+                pred = _offset_prediction(src[w], int(row["offset"]), len(sent))
                 base_ok.append(pred == sent.heads[w])
         n = len(head_ok)
         hits, base_hits = int(sum(head_ok)), int(sum(base_ok))
